@@ -1,0 +1,5 @@
+import sys
+
+from frictionflow.cli import main
+
+sys.exit(main())

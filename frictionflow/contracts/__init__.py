@@ -1,0 +1,207 @@
+"""Source contracts: the YAML files beside this module, as agreed with the source teams.
+
+They drive the raw layer (one table per entity, typed as contracted, plus load metadata) and the
+validation of every delivered record: a record that breaks its contract is quarantined with the
+reason, never dropped and never loaded half-typed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONTRACTS_DIR = Path(__file__).resolve().parent
+RAW_SCHEMA = "raw"
+
+# Load metadata on every raw row: which batch, which file/page/query, which line, when, which interval.
+LOAD_METADATA_COLUMNS: dict[str, str] = {
+    "_batch_id": "text not null",
+    "_source_location": "text not null",
+    "_record_number": "bigint not null",
+    "_loaded_at": "timestamptz not null",
+    "_data_interval_start": "timestamptz not null",
+    "_data_interval_end": "timestamptz not null",
+}
+
+_DECIMAL = re.compile(r"decimal\((\d+),\s*(\d+)\)")
+
+
+class ContractViolation(ValueError):
+    """A record that breaks its contract; the message names the column and what was wrong."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    nullable: bool
+    values: tuple | None
+    pii: bool
+
+    @property
+    def pg_type(self) -> str:
+        if self.type == "string":
+            return "text"
+        if self.type == "integer":
+            return "bigint"
+        if self.type == "boolean":
+            return "boolean"
+        if self.type == "date":
+            return "date"
+        if self.type in ("timestamp_tz", "timestamp_utc"):
+            return "timestamptz"
+        if self.type == "object" or self.type.startswith("array"):
+            return "jsonb"
+        if m := _DECIMAL.fullmatch(self.type):
+            return f"numeric({m[1]},{m[2]})"
+        raise ValueError(f"unknown contract type {self.type!r} for column {self.name}")
+
+    def coerce(self, value: Any) -> Any:
+        """The value as the contract types it, or ContractViolation saying why not."""
+        if value is None or (value == "" and self.type != "string"):
+            if self.nullable:
+                return None
+            raise ContractViolation(f"{self.name}: missing value for a non-nullable column")
+        try:
+            typed = self._coerce(value)
+        except (ValueError, TypeError, InvalidOperation) as exc:
+            raise ContractViolation(f"{self.name}: {value!r} is not a valid {self.type} ({exc})") from None
+        if self.values is not None and typed not in self.values:
+            raise ContractViolation(f"{self.name}: {typed!r} is not one of {sorted(v for v in self.values if v)}")
+        return typed
+
+    def _coerce(self, value: Any) -> Any:
+        t = self.type
+        if t == "string":
+            if not isinstance(value, str):
+                raise TypeError(f"expected text, got {type(value).__name__}")
+            return value
+        if t == "integer":
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise TypeError("not an integer")
+            return int(value)
+        if t == "boolean":
+            if isinstance(value, bool):
+                return value
+            lowered = str(value).strip().lower()
+            if lowered in ("true", "t", "1"):
+                return True
+            if lowered in ("false", "f", "0"):
+                return False
+            raise ValueError("not a boolean")
+        if t == "date":
+            return value if isinstance(value, date) and not isinstance(value, datetime) else date.fromisoformat(value)
+        if t in ("timestamp_tz", "timestamp_utc"):
+            ts = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            if ts.tzinfo is None:
+                raise ValueError("timestamp without a UTC offset")
+            if t == "timestamp_utc" and ts.utcoffset().total_seconds() != 0:
+                raise ValueError("timestamp_utc with a non-UTC offset")
+            return ts
+        if t == "object":
+            if not isinstance(value, dict):
+                raise TypeError("expected a JSON object")
+            return value
+        if t.startswith("array"):
+            if not isinstance(value, list):
+                raise TypeError("expected a JSON array")
+            return value
+        if m := _DECIMAL.fullmatch(t):
+            number = value if isinstance(value, Decimal) else Decimal(str(value))
+            if not number.is_finite():
+                raise ValueError("not a finite number")
+            precision, scale = int(m[1]), int(m[2])
+            if number != number.quantize(Decimal(1).scaleb(-scale)) or len(number.quantize(Decimal(1)).as_tuple().digits) > precision - scale:
+                raise ValueError(f"does not fit decimal({precision},{scale})")
+            return number
+        raise ValueError(f"unknown contract type {t}")
+
+
+@dataclass(frozen=True)
+class Entity:
+    system: str
+    name: str
+    primary_key: tuple[str, ...]
+    columns: tuple[Column, ...]
+
+    @property
+    def raw_table(self) -> str:
+        return f"{self.system}__{self.name}"
+
+    @property
+    def qualified_raw_table(self) -> str:
+        return f'{RAW_SCHEMA}."{self.raw_table}"'
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def validate(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Typed copy of the record, or ContractViolation naming every broken column."""
+        problems, typed = [], {}
+        for column in self.columns:
+            try:
+                typed[column.name] = column.coerce(record.get(column.name))
+            except ContractViolation as exc:
+                problems.append(str(exc))
+        if problems:
+            raise ContractViolation("; ".join(problems))
+        return typed
+
+    def create_raw_table_sql(self) -> str:
+        cols = [f'"{c.name}" {c.pg_type}' for c in self.columns]
+        cols += [f"{name} {ddl}" for name, ddl in LOAD_METADATA_COLUMNS.items()]
+        return f"create table if not exists {self.qualified_raw_table} (\n    " + ",\n    ".join(cols) + "\n)"
+
+
+@dataclass(frozen=True)
+class Contract:
+    system: str
+    delivery: dict
+    change_tracking: dict
+    entities: dict[str, Entity]
+    quirks: tuple[str, ...]
+
+
+@cache
+def load_contract(system: str) -> Contract:
+    spec = yaml.safe_load((CONTRACTS_DIR / f"{system}.yml").read_text())
+    entities = {}
+    for name, body in spec["entities"].items():
+        columns = tuple(
+            Column(
+                name=col,
+                type=str(meta["type"]),
+                nullable=bool(meta.get("nullable", False)),
+                values=tuple(meta["values"]) if "values" in meta else None,
+                pii=bool(meta.get("pii", False)),
+            )
+            for col, meta in body["columns"].items()
+        )
+        entities[name] = Entity(system, name, tuple(body["primary_key"]), columns)
+    return Contract(
+        system=spec["system"],
+        delivery=spec["delivery"],
+        change_tracking=spec.get("change_tracking", {}),
+        entities=entities,
+        quirks=tuple(spec.get("quirks", [])),
+    )
+
+
+def all_systems() -> list[str]:
+    return sorted(p.stem for p in CONTRACTS_DIR.glob("*.yml"))
+
+
+def to_copy_value(value: Any) -> Any:
+    """Python value to what psycopg's COPY writer accepts for the column's PostgreSQL type."""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return value

@@ -1,0 +1,102 @@
+"""Where things live, read from the environment once.
+
+With no configuration the project runs against an embedded PostgreSQL server in `.local/`.
+`WAREHOUSE_DSN` (a libpq URL) points everything at an external server instead; the sandbox's
+source databases then live on that same server, named after the warehouse database.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+CONTRACTS_DIR = Path(__file__).resolve().parent / "contracts"
+
+EMBEDDED_DEFAULT_PORT = 54329
+DEFAULT_WAREHOUSE_DB = "frictionflow"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    warehouse_dsn: str
+    embedded: bool
+    landing_dir: Path
+    ground_truth_dir: Path
+    reports_dir: Path
+
+    @property
+    def pgdata_dir(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.home / "airflow"
+
+    @property
+    def warehouse_db(self) -> str:
+        return urlsplit(self.warehouse_dsn).path.lstrip("/") or DEFAULT_WAREHOUSE_DB
+
+    def database_dsn(self, database: str) -> str:
+        """The same server and credentials as the warehouse, another database."""
+        parts = urlsplit(self.warehouse_dsn)
+        return urlunsplit(parts._replace(path="/" + database))
+
+    @property
+    def crm_source_dsn(self) -> str:
+        """The sandbox CRM: its own database on the warehouse's server, read through a read-only role."""
+        parts = urlsplit(self.database_dsn(self.warehouse_db + "_crm"))
+        host = parts.netloc.rsplit("@", 1)[-1]
+        return urlunsplit(parts._replace(netloc=f"crm_reader@{host}"))
+
+    @property
+    def crm_admin_dsn(self) -> str:
+        """The sandbox's own write access to its CRM database (the company's side, not the pipeline's)."""
+        return self.database_dsn(self.warehouse_db + "_crm")
+
+    @property
+    def maintenance_dsn(self) -> str:
+        return self.database_dsn("postgres")
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    home = Path(env.get("FRICTIONFLOW_HOME", PROJECT_ROOT / ".local")).resolve()
+    external = env.get("WAREHOUSE_DSN", "").strip()
+    if external:
+        dsn, embedded = external, False
+    else:
+        port = int(env.get("FRICTIONFLOW_EMBEDDED_PORT", EMBEDDED_DEFAULT_PORT))
+        db = env.get("FRICTIONFLOW_WAREHOUSE_DB", DEFAULT_WAREHOUSE_DB)
+        dsn, embedded = f"postgresql://postgres@127.0.0.1:{port}/{db}", True
+    return Settings(
+        home=home,
+        warehouse_dsn=dsn,
+        embedded=embedded,
+        landing_dir=Path(env.get("FRICTIONFLOW_LANDING_DIR", home / "landing")).resolve(),
+        ground_truth_dir=Path(env.get("FRICTIONFLOW_GROUND_TRUTH_DIR", home / "ground_truth")).resolve(),
+        reports_dir=Path(env.get("FRICTIONFLOW_REPORTS_DIR", home / "reports")).resolve(),
+    )
+
+
+def pseudonymisation_key(settings: Settings) -> str:
+    """The secret behind every published pseudonym.
+
+    Taken from FRICTIONFLOW_PSEUDONYMISATION_KEY; a local install without one gets a random key,
+    kept in the git-ignored `.local/` so that pseudonyms stay stable across nights.
+    """
+    from_env = os.environ.get("FRICTIONFLOW_PSEUDONYMISATION_KEY", "").strip()
+    if from_env:
+        return from_env
+    key_file = settings.home / "pseudonymisation.key"
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()

@@ -1,0 +1,143 @@
+"""Create (idempotently) everything the pipeline expects in the warehouse before a night runs.
+
+Schemas, raw tables from the contracts, the pipeline's own bookkeeping tables, the pseudonymisation
+function and the read-only BI role. Safe to run at the start of every night.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from frictionflow.contracts import RAW_SCHEMA, all_systems, load_contract
+
+BI_ROLE = "frictionflow_bi"
+PUBLISHED_SCHEMA = "published"
+
+META_DDL = """
+create schema if not exists meta;
+create table if not exists meta.load_ledger (
+    batch_id text not null,
+    source_system text not null,
+    entity text not null,
+    data_interval_start timestamptz not null,
+    data_interval_end timestamptz not null,
+    source_locations bigint not null,
+    received bigint not null,
+    loaded bigint not null,
+    quarantined bigint not null,
+    duplicates_removed bigint not null,
+    loaded_at timestamptz not null default clock_timestamp(),
+    primary key (batch_id),
+    constraint ledger_balances check (received = loaded + quarantined + duplicates_removed)
+);
+create table if not exists meta.quarantine (
+    source_system text not null,
+    entity text not null,
+    batch_id text not null,
+    source_location text not null,
+    record_number bigint not null,
+    reason text not null,
+    raw_record text,
+    quarantined_at timestamptz not null default clock_timestamp(),
+    data_interval_start timestamptz not null
+);
+create index if not exists quarantine_batch on meta.quarantine (batch_id);
+create table if not exists meta.watermarks (
+    source_system text not null,
+    entity text not null,
+    data_interval_start timestamptz not null,
+    data_interval_end timestamptz not null,
+    lower_bound timestamptz,
+    upper_bound timestamptz not null,
+    max_watermark timestamptz,
+    batch_id text not null,
+    primary key (source_system, entity, data_interval_start)
+);
+create table if not exists meta.delivery_incidents (
+    source_system text not null,
+    entity text not null,
+    data_interval_start timestamptz not null,
+    incident text not null,
+    detail text not null,
+    recorded_at timestamptz not null default clock_timestamp(),
+    primary key (source_system, entity, data_interval_start, incident, detail)
+);
+create table if not exists meta.gate_results (
+    run_id text not null,
+    data_interval_start timestamptz not null,
+    suite text not null,
+    data_asset text not null,
+    expectation_type text not null,
+    column_name text,
+    kwargs jsonb not null,
+    success boolean not null,
+    observed jsonb,
+    validated_at timestamptz not null default clock_timestamp()
+);
+create index if not exists gate_results_run on meta.gate_results (run_id);
+create table if not exists meta.publish_log (
+    version bigint generated always as identity primary key,
+    run_id text not null,
+    data_interval_start timestamptz not null,
+    data_interval_end timestamptz not null,
+    row_counts jsonb not null,
+    published_at timestamptz not null default clock_timestamp()
+);
+"""
+
+RESTRICTED_DDL = """
+create schema if not exists restricted;
+create table if not exists restricted.pseudonymisation_key (
+    id boolean primary key default true check (id),
+    key text not null
+);
+-- Keyed SHA-256: the key lives in this restricted table, never in model SQL or logs.
+create or replace function restricted.pseudonymise(value text) returns text
+language sql stable parallel safe
+as $$ select encode(sha256(convert_to((select key from restricted.pseudonymisation_key) || '|' || value, 'UTF8')), 'hex') $$;
+"""
+
+
+def ensure_database(maintenance_dsn: str, database: str) -> None:
+    with psycopg.connect(maintenance_dsn, autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_database where datname = %s", (database,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
+
+
+def drop_database(maintenance_dsn: str, database: str) -> None:
+    with psycopg.connect(maintenance_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(database)))
+
+
+def bootstrap_warehouse(dsn: str, pseudonymisation_key: str) -> None:
+    with psycopg.connect(dsn) as conn:
+        # Serialise concurrent bootstraps (parallel tasks of one night all call this).
+        conn.execute("select pg_advisory_xact_lock(hashtext('frictionflow.bootstrap'))")
+        conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(RAW_SCHEMA)))
+        for system in all_systems():
+            for entity in load_contract(system).entities.values():
+                conn.execute(entity.create_raw_table_sql())
+                conn.execute(
+                    sql.SQL("create index if not exists {} on {} (_batch_id)").format(
+                        sql.Identifier(f"{entity.raw_table}__batch"), sql.SQL(entity.qualified_raw_table)
+                    )
+                )
+        conn.execute(META_DDL)
+        conn.execute(RESTRICTED_DDL)
+        conn.execute(
+            "insert into restricted.pseudonymisation_key (id, key) values (true, %s) "
+            "on conflict (id) do update set key = excluded.key where restricted.pseudonymisation_key.key <> excluded.key",
+            (pseudonymisation_key,),
+        )
+        _ensure_bi_role(conn)
+
+
+def _ensure_bi_role(conn: psycopg.Connection) -> None:
+    """The BI role reads `published` and nothing else; grants on it are renewed at each publish."""
+    if not conn.execute("select 1 from pg_roles where rolname = %s", (BI_ROLE,)).fetchone():
+        conn.execute(sql.SQL("create role {} login").format(sql.Identifier(BI_ROLE)))
+    database = conn.execute("select current_database()").fetchone()[0]
+    conn.execute(sql.SQL("grant connect on database {} to {}").format(sql.Identifier(database), sql.Identifier(BI_ROLE)))
+    conn.execute(sql.SQL("revoke all on schema public from {}").format(sql.Identifier(BI_ROLE)))
