@@ -71,6 +71,11 @@ def airflow_environment(settings: Settings) -> dict[str, str]:
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "AIRFLOW__COSMOS__ENABLE_CACHE": "True",
         "AIRFLOW__COSMOS__CACHE_DIR": str(settings.home / "cosmos_cache"),
+        # No usage telemetry leaves the machine (and no DNS lookups fail in closed networks).
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "DO_NOT_TRACK": "true",
+        "SCARF_NO_ANALYTICS": "true",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         "FRICTIONFLOW_HOME": str(settings.home),
         "FRICTIONFLOW_LANDING_DIR": str(settings.landing_dir),
         "FRICTIONFLOW_GROUND_TRUTH_DIR": str(settings.ground_truth_dir),

@@ -46,6 +46,9 @@ def dbt_task_group(group_id: str = "dbt") -> DbtTaskGroup:
             load_method=LoadMode.DBT_MANIFEST,
             test_behavior=TestBehavior.BUILD,
             emit_datasets=False,
+            # A test with several parents (relationships, singular tests) becomes its own task after all
+            # of them; attached to one parent it would run before the others exist.
+            should_detach_multiple_parents_tests=True,
         ),
         execution_config=ExecutionConfig(
             execution_mode=ExecutionMode.LOCAL,

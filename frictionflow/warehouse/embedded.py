@@ -87,7 +87,13 @@ def start(settings: Settings) -> str:
         result = _pg("pg_ctl", "-D", str(pgdata), "-o", options, "-l", str(log), "-w", "-t", "60", "start", check=False)
         if result.returncode != 0:
             tail = log.read_text()[-2000:] if log.exists() else ""
-            raise RuntimeError(f"embedded PostgreSQL did not start ({result.stderr.strip()}):\n{tail}")
+            hint = ""
+            if "Address already in use" in tail:
+                hint = (
+                    f"\nport {port} is taken by another server: stop it, or choose another port with "
+                    "FRICTIONFLOW_EMBEDDED_PORT, or point WAREHOUSE_DSN at an existing PostgreSQL"
+                )
+            raise RuntimeError(f"embedded PostgreSQL in {pgdata} did not start ({result.stderr.strip()}):\n{tail}{hint}")
     _wait_ready(settings.maintenance_dsn)
     return settings.warehouse_dsn
 

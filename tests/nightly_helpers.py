@@ -1,0 +1,54 @@
+"""Helpers for tests that run whole nights: run the DAG, fingerprint the warehouse."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import date, timedelta
+
+import psycopg
+
+from frictionflow.airflow_local import DAG_ID, airflow
+
+VOLATILE_COLUMNS = {"_loaded_at"}  # wall-clock load time: differs by design between runs
+
+
+def run_night(env: dict[str, str], night: date) -> subprocess.CompletedProcess:
+    """`airflow dags test` for business date `night` (its data interval ends the next midnight)."""
+    return airflow(
+        ["dags", "test", DAG_ID, (night + timedelta(days=1)).isoformat()],
+        env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def explain(result: subprocess.CompletedProcess) -> str:
+    return f"exit {result.returncode}\n--- stdout (tail) ---\n{result.stdout[-6000:]}\n--- stderr (tail) ---\n{result.stderr[-6000:]}"
+
+
+def fingerprint(dsn: str, schemas: tuple[str, ...]) -> dict[str, tuple[int, str]]:
+    """Row count and an order-independent content hash of every table in `schemas`."""
+    prints = {}
+    with psycopg.connect(dsn) as conn:
+        tables = conn.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema = any(%s) and table_type = 'BASE TABLE' order by 1, 2",
+            (list(schemas),),
+        ).fetchall()
+        for schema, table in tables:
+            columns = [
+                r[0]
+                for r in conn.execute(
+                    "select column_name from information_schema.columns where table_schema = %s and table_name = %s "
+                    "order by ordinal_position",
+                    (schema, table),
+                ).fetchall()
+                if r[0] not in VOLATILE_COLUMNS
+            ]
+            col_list = ", ".join(f'"{c}"' for c in columns)
+            prints[f"{schema}.{table}"] = conn.execute(
+                f'select count(*), coalesce(md5(string_agg(r, chr(10) order by r)), \'\') '
+                f'from (select ({col_list})::text as r from "{schema}"."{table}") t'
+            ).fetchone()
+    return prints
