@@ -30,6 +30,7 @@ test: $(STAMP) lint ## run every test (lint, unit, dbt, end-to-end DAG runs, Air
 lint: $(STAMP) ## ruff (check + format) and sqlfluff (dbt templater) on the whole repo
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(FF) warehouse start  # the dbt templater of sqlfluff compiles against a live warehouse
 	eval "$$($(FF) env)" && cd dbt_project && ../$(BIN)/dbt parse --quiet && ../$(BIN)/sqlfluff lint models macros tests
 
 airflow: $(STAMP) ## start Airflow standalone (UI on :8080, scheduler, DAG processor, triggerer) with the project's DAGs

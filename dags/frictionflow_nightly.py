@@ -17,7 +17,6 @@ One night of the customer-context and friction warehouse, for the business date 
 Re-running a night, or backfilling a range, leaves the same warehouse as running it once.
 """
 
-import os
 from datetime import timedelta
 
 import pendulum
@@ -35,8 +34,7 @@ BUSINESS_DATE = "{{ data_interval_start.in_timezone('Europe/London').strftime('%
 @dag(
     dag_id=DAG_ID,
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="Europe/London"),
-    # Overridable so that a test deployment can keep the scheduler from catching up on its own.
-    start_date=pendulum.parse(os.environ.get("FRICTIONFLOW_NIGHTLY_START_DATE", "2026-01-01"), tz="Europe/London"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="Europe/London"),
     catchup=False,
     max_active_runs=1,  # nights build on each other's watermarks: one at a time, in order
     tags=["frictionflow", "nightly", "warehouse"],

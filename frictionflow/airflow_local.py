@@ -53,6 +53,7 @@ def postgres_connection(dsn: str, fallback_password: str) -> dict:
 def airflow_environment(settings: Settings) -> dict[str, str]:
     filler = _local_secret(settings, "connection.password")
     cores = os.cpu_count() or 2
+    port = os.environ.get("FRICTIONFLOW_AIRFLOW_PORT", "8080")
     env = {
         "AIRFLOW_HOME": str(settings.airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
@@ -67,7 +68,9 @@ def airflow_environment(settings: Settings) -> dict[str, str]:
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "60",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(settings.airflow_home / "passwords.json"),
-        "AIRFLOW__API__PORT": os.environ.get("FRICTIONFLOW_AIRFLOW_PORT", "8080"),
+        "AIRFLOW__API__PORT": port,
+        # Task workers report to the API server: it must be the one this deployment listens on.
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "AIRFLOW__COSMOS__ENABLE_CACHE": "True",
         "AIRFLOW__COSMOS__CACHE_DIR": str(settings.home / "cosmos_cache"),
@@ -80,6 +83,7 @@ def airflow_environment(settings: Settings) -> dict[str, str]:
         "FRICTIONFLOW_LANDING_DIR": str(settings.landing_dir),
         "FRICTIONFLOW_GROUND_TRUTH_DIR": str(settings.ground_truth_dir),
         "FRICTIONFLOW_REPORTS_DIR": str(settings.reports_dir),
+        "FRICTIONFLOW_AIRFLOW_HOME": str(settings.airflow_home),
         # The sources, the warehouse and the alert target, as connections.
         f"AIRFLOW_CONN_{WAREHOUSE_CONN_ID.upper()}": json.dumps(postgres_connection(settings.warehouse_dsn, filler)),
         "AIRFLOW_CONN_CRM_SOURCE": json.dumps(postgres_connection(settings.crm_source_dsn, filler)),
@@ -88,8 +92,13 @@ def airflow_environment(settings: Settings) -> dict[str, str]:
         ),
         **_dbt_environment(settings, filler),
     }
-    if os.environ.get("WAREHOUSE_DSN"):
-        env["WAREHOUSE_DSN"] = os.environ["WAREHOUSE_DSN"]
+    passthrough = (
+        "WAREHOUSE_DSN",
+        "FRICTIONFLOW_WAREHOUSE_DB",
+        "FRICTIONFLOW_EMBEDDED_PORT",
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE",
+    )
+    env.update({k: os.environ[k] for k in passthrough if os.environ.get(k)})
     return env
 
 

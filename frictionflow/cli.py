@@ -1,12 +1,12 @@
 """`python -m frictionflow <command>`: what the Makefile targets call.
 
-  env                 print the shell environment of the local Airflow (connections, paths)
-  warehouse start|stop|status
-  prepare             start the warehouse, bootstrap it, migrate Airflow, create pools, compile dbt
-  sandbox             deliver the sandbox company's sources through a date
-  run                 prepare, deliver the sandbox, run the nightly DAG with `airflow dags test`, summarise
-  summary             the summary of a night already run
-  airflow             prepare, then start Airflow standalone (UI, scheduler, DAG processor, triggerer)
+env                 print the shell environment of the local Airflow (connections, paths)
+warehouse start|stop|status
+prepare             start the warehouse, bootstrap it, migrate Airflow, create pools, compile dbt
+sandbox             deliver the sandbox company's sources through a date
+run                 prepare, deliver the sandbox, run the nightly DAG with `airflow dags test`, summarise
+summary             the summary of a night already run
+airflow             prepare, then start Airflow standalone (UI, scheduler, DAG processor, triggerer)
 """
 
 from __future__ import annotations
@@ -35,14 +35,20 @@ def cmd_warehouse(settings: Settings, args) -> int:
     from frictionflow.warehouse import embedded
 
     if args.action == "start":
-        print(f"warehouse: {embedded.start(settings)}")
+        from frictionflow.warehouse.bootstrap import ensure_database
+
+        embedded.start(settings)
+        ensure_database(settings.maintenance_dsn, settings.warehouse_db)
+        print(f"warehouse: {settings.warehouse_dsn}")
     elif args.action == "stop":
         embedded.stop(settings)
         print("warehouse: stopped" if settings.embedded else "warehouse: external server, nothing to stop")
     else:
         running = embedded.is_running(settings) if settings.embedded else True
-        print(f"warehouse: {settings.warehouse_dsn} ({'embedded' if settings.embedded else 'external'}, "
-              f"{'running' if running else 'stopped'})")
+        print(
+            f"warehouse: {settings.warehouse_dsn} ({'embedded' if settings.embedded else 'external'}, "
+            f"{'running' if running else 'stopped'})"
+        )
     return 0
 
 
@@ -122,7 +128,9 @@ def cmd_run(settings: Settings, args) -> int:
     log_file = settings.home / "last_run.log"
     if not args.verbose:
         log_file.write_text((result.stdout or "") + (result.stderr or ""))
-    print_summary(settings, night, dag_succeeded=result.returncode == 0, log_file=log_file if not args.verbose else None)
+    print_summary(
+        settings, night, dag_succeeded=result.returncode == 0, log_file=log_file if not args.verbose else None
+    )
     print(f"\nwall time: {time.monotonic() - started:.0f} s")
     return result.returncode
 
@@ -143,13 +151,18 @@ def cmd_airflow(settings: Settings, args) -> int:
 
     env = prepare(settings)
     port = env["AIRFLOW__API__PORT"]
-    print(f"Airflow UI: http://localhost:{port}  login: admin (password printed by Airflow below and stored in "
-          f"{env['AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE']})", flush=True)
+    print(
+        f"Airflow UI: http://localhost:{port}  login: admin (password printed by Airflow below and stored in "
+        f"{env['AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE']})",
+        flush=True,
+    )
     return airflow(["standalone"], env).returncode
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="frictionflow", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="frictionflow", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("env")
     wh = sub.add_parser("warehouse")
@@ -164,7 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         if name == "sandbox":
             p.add_argument("--through", type=date.fromisoformat, default=None)
         else:
-            p.add_argument("--date", type=date.fromisoformat, default=None, help="business date (default: the sandbox's last day)")
+            p.add_argument(
+                "--date", type=date.fromisoformat, default=None, help="business date (default: the sandbox's last day)"
+            )
             p.add_argument("--verbose", action="store_true", help="stream Airflow's output")
     s = sub.add_parser("summary")
     s.add_argument("--date", type=date.fromisoformat, required=True)

@@ -154,9 +154,7 @@ def _copy_valid_rows(
                         if len(pending_quarantine) >= QUARANTINE_FLUSH_ROWS:
                             break  # leave the COPY to flush the quarantine, then resume the stream
                         continue
-                    copy.write_row(
-                        (*row_or_reason, batch.batch_id, item.location, item.record_number, *metadata_tail)
-                    )
+                    copy.write_row((*row_or_reason, batch.batch_id, item.location, item.record_number, *metadata_tail))
                 else:
                     exhausted = True
             _flush_quarantine(cur, pending_quarantine)
@@ -216,9 +214,7 @@ def _insert_new_versions(conn: psycopg.Connection, batch: Batch, column_list: sq
             (batch.batch_id,),
         )
     key = sql.SQL(", ").join(sql.Identifier(c) for c in batch.dedupe_key)
-    same_key = sql.SQL(" and ").join(
-        sql.SQL("r.{c} = i.{c}").format(c=sql.Identifier(c)) for c in batch.dedupe_key
-    )
+    same_key = sql.SQL(" and ").join(sql.SQL("r.{c} = i.{c}").format(c=sql.Identifier(c)) for c in batch.dedupe_key)
     inserted = conn.execute(
         sql.SQL(
             """insert into {raw} ({cols})

@@ -162,7 +162,11 @@ def reconcile(warehouse_dsn: str, interval_start: datetime, expected_batches: li
         )
         for r in rows
     ]
-    problems = [f"{b}: no ledger row (the load did not finish)" for b in expected_batches if b not in {r["batch_id"] for r in ledger}]
+    problems = [
+        f"{b}: no ledger row (the load did not finish)"
+        for b in expected_batches
+        if b not in {r["batch_id"] for r in ledger}
+    ]
     problems += [
         f"{r['batch_id']}: received {r['received']} != loaded {r['loaded']} + quarantined {r['quarantined']} "
         f"+ duplicates {r['duplicates_removed']}"

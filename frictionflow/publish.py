@@ -62,9 +62,7 @@ def _swap(
 ) -> None:
     with conn.transaction():
         conn.execute("set local lock_timeout = '120s'")
-        has_published = conn.execute(
-            "select 1 from pg_namespace where nspname = %s", (PUBLISHED_SCHEMA,)
-        ).fetchone()
+        has_published = conn.execute("select 1 from pg_namespace where nspname = %s", (PUBLISHED_SCHEMA,)).fetchone()
         conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(PREVIOUS_SCHEMA)))
         if has_published:
             conn.execute(
@@ -73,7 +71,9 @@ def _swap(
                 )
             )
         conn.execute(
-            sql.SQL("alter schema {} rename to {}").format(sql.Identifier(NEXT_SCHEMA), sql.Identifier(PUBLISHED_SCHEMA))
+            sql.SQL("alter schema {} rename to {}").format(
+                sql.Identifier(NEXT_SCHEMA), sql.Identifier(PUBLISHED_SCHEMA)
+            )
         )
         conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(PREVIOUS_SCHEMA)))
         conn.execute(

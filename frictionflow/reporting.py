@@ -39,7 +39,8 @@ def night_summary(settings: Settings, night: date, *, dag_succeeded: bool | None
         for system, incident, count in incidents:
             lines.append(f"  incident: {system} {incident} x{count}")
         gate = conn.execute(
-            """select split_part(suite, '.', 1) as layer, count(*) filter (where success), count(*) filter (where not success)
+            """select split_part(suite, '.', 1) as layer,
+                      count(*) filter (where success), count(*) filter (where not success)
                from meta.gate_results where data_interval_start = %s
                  and run_id = (select run_id from meta.gate_results where data_interval_start = %s
                                order by validated_at desc limit 1)

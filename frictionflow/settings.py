@@ -30,14 +30,11 @@ class Settings:
     landing_dir: Path
     ground_truth_dir: Path
     reports_dir: Path
+    airflow_home: Path
 
     @property
     def pgdata_dir(self) -> Path:
         return self.home / "pgdata"
-
-    @property
-    def airflow_home(self) -> Path:
-        return self.home / "airflow"
 
     @property
     def warehouse_db(self) -> str:
@@ -82,6 +79,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         landing_dir=Path(env.get("FRICTIONFLOW_LANDING_DIR", home / "landing")).resolve(),
         ground_truth_dir=Path(env.get("FRICTIONFLOW_GROUND_TRUTH_DIR", home / "ground_truth")).resolve(),
         reports_dir=Path(env.get("FRICTIONFLOW_REPORTS_DIR", home / "reports")).resolve(),
+        airflow_home=Path(env.get("FRICTIONFLOW_AIRFLOW_HOME", home / "airflow")).resolve(),
     )
 
 

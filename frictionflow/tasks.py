@@ -65,7 +65,12 @@ def pull(system: str, entity: str, interval_start: datetime, interval_end: datet
         raise ValueError(f"{system}: unknown extractor {source.extractor!r} in sources.yml")
     log.info("ledger %s", json.dumps(asdict(entry)))
     if entry.quarantined:
-        log.warning("%s: %d record(s) quarantined; see meta.quarantine where batch_id = %r", system, entry.quarantined, entry.batch_id)
+        log.warning(
+            "%s: %d record(s) quarantined; see meta.quarantine where batch_id = %r",
+            system,
+            entry.quarantined,
+            entry.batch_id,
+        )
     return asdict(entry)
 
 

@@ -24,7 +24,10 @@ def run_night(env: dict[str, str], night: date) -> subprocess.CompletedProcess:
 
 
 def explain(result: subprocess.CompletedProcess) -> str:
-    return f"exit {result.returncode}\n--- stdout (tail) ---\n{result.stdout[-6000:]}\n--- stderr (tail) ---\n{result.stderr[-6000:]}"
+    return (
+        f"exit {result.returncode}\n--- stdout (tail) ---\n{result.stdout[-6000:]}"
+        f"\n--- stderr (tail) ---\n{result.stderr[-6000:]}"
+    )
 
 
 def fingerprint(dsn: str, schemas: tuple[str, ...]) -> dict[str, tuple[int, str]]:
@@ -48,7 +51,7 @@ def fingerprint(dsn: str, schemas: tuple[str, ...]) -> dict[str, tuple[int, str]
             ]
             col_list = ", ".join(f'"{c}"' for c in columns)
             prints[f"{schema}.{table}"] = conn.execute(
-                f'select count(*), coalesce(md5(string_agg(r, chr(10) order by r)), \'\') '
+                f"select count(*), coalesce(md5(string_agg(r, chr(10) order by r)), '') "
                 f'from (select ({col_list})::text as r from "{schema}"."{table}") t'
             ).fetchone()
     return prints

@@ -66,11 +66,13 @@ def test_parse_time_under_two_seconds(dag_file, settings):
     """Parse each DAG file in a fresh interpreter where Airflow itself is already imported, as in the
     DAG processor; everything the file imports beyond that (Cosmos, the package) counts."""
     code = (
-        "import airflow.sdk, time, runpy; t = time.perf_counter(); runpy.run_path(%r); "
-        "print(time.perf_counter() - t)" % str(dag_file)
+        f"import airflow.sdk, time, runpy; t = time.perf_counter(); runpy.run_path({str(dag_file)!r}); "
+        "print(time.perf_counter() - t)"
     )
     best = min(
-        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()[-1])
+        float(
+            subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()[-1]
+        )
         for _ in range(2)
     )
     assert best < 2.0, f"{dag_file.name} took {best:.2f} s to parse"

@@ -30,7 +30,9 @@ def airflow_env(settings):
 def sandbox(settings):
     from frictionflow.sandbox import Sandbox, SandboxConfig
 
-    config = SandboxConfig(seed=7, customers=400, start_date=NIGHT - timedelta(days=13), end_date=NIGHT + timedelta(days=2))
+    config = SandboxConfig(
+        seed=7, customers=400, start_date=NIGHT - timedelta(days=13), end_date=NIGHT + timedelta(days=2)
+    )
     return Sandbox(
         config,
         crm_admin_dsn=settings.crm_admin_dsn,
@@ -93,11 +95,16 @@ def test_published_tables_hold_no_pii_and_bi_reads_only_published(settings, firs
     bi_dsn = settings.warehouse_dsn.replace(settings.warehouse_dsn.split("://")[1].split("@")[0], BI_ROLE, 1)
     with psycopg.connect(bi_dsn, autocommit=True) as bi:
         assert bi.execute("select count(*) from published.fct_journeys").fetchone()[0] > 0
-        for forbidden in ("raw.crm__contact", "meta.load_ledger", "audit.fct_journeys", "restricted.pseudonymisation_key"):
+        for forbidden in (
+            "raw.crm__contact",
+            "meta.load_ledger",
+            "audit.fct_journeys",
+            "restricted.pseudonymisation_key",
+        ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 bi.execute(f"select * from {forbidden} limit 1")
         staging = bi.execute(
-            "select table_schema || '.' || table_name from information_schema.tables where table_schema = 'staging' limit 1"
+            "select table_name from information_schema.tables where table_schema = 'staging' limit 1"
         ).fetchone()
         assert staging is None, "the BI role cannot even see staging's tables"
 
@@ -141,5 +148,8 @@ def test_broken_delivery_is_blocked_and_the_last_good_version_stays(settings, ai
             "select suite, expectation_type, column_name from meta.gate_results where not success"
         ).fetchall()
         # The failing rows stay inspectable in the raw layer.
-        assert conn.execute("select count(*) from raw.crm__contact where contact_id = '003BROKEN000000001'").fetchone()[0] == 1
+        assert (
+            conn.execute("select count(*) from raw.crm__contact where contact_id = '003BROKEN000000001'").fetchone()[0]
+            == 1
+        )
     assert ("raw.crm__contact", "expect_column_values_to_match_regex", "country_code") in failed

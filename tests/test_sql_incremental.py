@@ -38,16 +38,19 @@ def crm_source(settings):
 def upsert_case(dsn: str, case_id: str, status: str, modstamp: datetime) -> None:
     with psycopg.connect(dsn) as conn:
         conn.execute(
-            """insert into crm."case" values (%s, 'C1', 'web', 'delivery', 'high', %s, null, %s, null, null, null, 0, %s,
-                   false)
-               on conflict (case_id) do update set status = excluded.status, system_modstamp = excluded.system_modstamp""",
+            """insert into crm."case"
+               values (%s, 'C1', 'web', 'delivery', 'high', %s, null, %s, null, null, null, 0, %s, false)
+               on conflict (case_id) do update
+               set status = excluded.status, system_modstamp = excluded.system_modstamp""",
             (case_id, status, datetime(2026, 11, 1, tzinfo=UTC), modstamp),
         )
 
 
 def pull(warehouse: str, crm: str, start: datetime):
     source = source_configs()["crm"]
-    return nightly.pull_sql_incremental(warehouse, crm, source, "case", start, start + timedelta(days=1), datetime.now(UTC))
+    return nightly.pull_sql_incremental(
+        warehouse, crm, source, "case", start, start + timedelta(days=1), datetime.now(UTC)
+    )
 
 
 def test_history_lookback_and_idempotent_reruns(fresh_database, crm_source):

@@ -119,7 +119,10 @@ class Column:
             if not number.is_finite():
                 raise ValueError("not a finite number")
             precision, scale = int(m[1]), int(m[2])
-            if number != number.quantize(Decimal(1).scaleb(-scale)) or len(number.quantize(Decimal(1)).as_tuple().digits) > precision - scale:
+            if (
+                number != number.quantize(Decimal(1).scaleb(-scale))
+                or len(number.quantize(Decimal(1)).as_tuple().digits) > precision - scale
+            ):
                 raise ValueError(f"does not fit decimal({precision},{scale})")
             return number
         raise ValueError(f"unknown contract type {t}")

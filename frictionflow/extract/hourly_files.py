@@ -26,7 +26,9 @@ def read_jsonl_gz(path: Path, location: str) -> Iterator[Delivered]:
             try:
                 payload = json.loads(text)
             except json.JSONDecodeError as exc:
-                yield Delivered(location, number, raw_text=text, parse_error=f"invalid JSON: {exc.msg} at column {exc.colno}")
+                yield Delivered(
+                    location, number, raw_text=text, parse_error=f"invalid JSON: {exc.msg} at column {exc.colno}"
+                )
                 continue
             if not isinstance(payload, dict):
                 yield Delivered(location, number, raw_text=text, parse_error="a JSON value that is not an object")

@@ -37,7 +37,8 @@ def changed_rows(
         query = sql.SQL("select {} from {} where {} >= %(lower)s and {} < %(upper)s order by {}").format(
             columns, table, wm, wm, order
         )
-    location = f"{schema}.{entity.name} where {watermark_column} in [{lower.isoformat() if lower else '-inf'}, {upper.isoformat()})"
+    since = lower.isoformat() if lower else "-inf"
+    location = f"{schema}.{entity.name} where {watermark_column} in [{since}, {upper.isoformat()})"
     with psycopg.connect(source_dsn, options="-c default_transaction_read_only=on") as conn:
         with conn.cursor(name=f"extract_{entity.name}", row_factory=dict_row) as cur:
             cur.itersize = FETCH_ROWS

@@ -95,7 +95,9 @@ create table if not exists restricted.pseudonymisation_key (
 -- Keyed SHA-256: the key lives in this restricted table, never in model SQL or logs.
 create or replace function restricted.pseudonymise(value text) returns text
 language sql stable parallel safe
-as $$ select encode(sha256(convert_to((select key from restricted.pseudonymisation_key) || '|' || value, 'UTF8')), 'hex') $$;
+as $$
+    select encode(sha256(convert_to((select key from restricted.pseudonymisation_key) || '|' || value, 'UTF8')), 'hex')
+$$;
 """
 
 
@@ -128,7 +130,8 @@ def bootstrap_warehouse(dsn: str, pseudonymisation_key: str) -> None:
         conn.execute(RESTRICTED_DDL)
         conn.execute(
             "insert into restricted.pseudonymisation_key (id, key) values (true, %s) "
-            "on conflict (id) do update set key = excluded.key where restricted.pseudonymisation_key.key <> excluded.key",
+            "on conflict (id) do update set key = excluded.key "
+            "where restricted.pseudonymisation_key.key <> excluded.key",
             (pseudonymisation_key,),
         )
         _ensure_bi_role(conn)
@@ -139,5 +142,7 @@ def _ensure_bi_role(conn: psycopg.Connection) -> None:
     if not conn.execute("select 1 from pg_roles where rolname = %s", (BI_ROLE,)).fetchone():
         conn.execute(sql.SQL("create role {} login").format(sql.Identifier(BI_ROLE)))
     database = conn.execute("select current_database()").fetchone()[0]
-    conn.execute(sql.SQL("grant connect on database {} to {}").format(sql.Identifier(database), sql.Identifier(BI_ROLE)))
+    conn.execute(
+        sql.SQL("grant connect on database {} to {}").format(sql.Identifier(database), sql.Identifier(BI_ROLE))
+    )
     conn.execute(sql.SQL("revoke all on schema public from {}").format(sql.Identifier(BI_ROLE)))

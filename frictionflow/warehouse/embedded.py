@@ -93,7 +93,9 @@ def start(settings: Settings) -> str:
                     f"\nport {port} is taken by another server: stop it, or choose another port with "
                     "FRICTIONFLOW_EMBEDDED_PORT, or point WAREHOUSE_DSN at an existing PostgreSQL"
                 )
-            raise RuntimeError(f"embedded PostgreSQL in {pgdata} did not start ({result.stderr.strip()}):\n{tail}{hint}")
+            raise RuntimeError(
+                f"embedded PostgreSQL in {pgdata} did not start ({result.stderr.strip()}):\n{tail}{hint}"
+            )
     _wait_ready(settings.maintenance_dsn)
     return settings.warehouse_dsn
 

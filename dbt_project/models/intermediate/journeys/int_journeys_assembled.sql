@@ -1,0 +1,212 @@
+-- One row per customer journey (one customer need), from web/app journeys and CRM cases.
+--
+--   buying           search/product_view/add_to_cart/checkout ... order_completed (completed), or no
+--                    event for journey_inactivity_minutes (abandoned);
+--   account_access   login_failed/password_reset ... login (completed), or give-up (abandoned);
+--   issue_resolution a CRM case: created -> resolved (completed), closed without a resolution
+--                    (abandoned: the customer never answered), or still open.
+--
+-- A web journey whose last event is less than journey_inactivity_minutes before the data horizon
+-- (the end of the latest web data interval loaded) may still continue: it is open, not abandoned.
+-- Soft-deleted cases are not journeys. Guest cases (no contact) are their own customer.
+with
+
+web_steps as (
+
+    select * from {{ ref('int_web_journey_steps') }}
+    where journey_id is not null
+
+),
+
+web_events as (
+
+    select * from {{ ref('stg_web_analytics__events') }}
+
+),
+
+cases as (
+
+    select * from {{ ref('stg_crm__cases') }}
+    where not is_deleted
+
+),
+
+case_status_changes as (
+
+    select * from {{ ref('stg_crm__case_status_changes') }}
+
+),
+
+web_horizon as (
+
+    select max(web_events.data_interval_end_at) as data_horizon_at
+    from web_events
+
+),
+
+web_journey_summaries as (
+
+    select
+        web_steps.journey_id,
+        web_steps.journey_type,
+        web_steps.customer_id,
+        web_steps.customer_type,
+        min(web_steps.event_at) as started_at,
+        max(web_steps.event_at) as last_activity_at,
+        count(*) as step_count,
+        count(distinct web_steps.channel) as channel_count,
+        sum(case when web_steps.is_channel_switch then 1 else 0 end) as channel_switch_count,
+        max(case when web_steps.step_number = 1 then web_steps.channel end) as start_channel,
+        max(case when web_steps.is_last_step then web_steps.channel end) as last_channel,
+        max(case when web_steps.is_last_step then coalesce(web_steps.page_path, web_steps.event_name) end)
+            as last_contact_point,
+        bool_or(
+            web_steps.event_name = 'order_completed' and web_steps.journey_type = 'buying'
+            or web_steps.event_name = 'login' and web_steps.journey_type = 'account_access'
+        ) as has_reached_goal,
+        bool_or(web_steps.event_name in ('checkout_started', 'payment_submitted', 'checkout_failed'))
+            as has_reached_checkout,
+        max(case when web_steps.event_name = 'order_completed' then web_steps.order_no end) as order_no
+    from web_steps
+    group by 1, 2, 3, 4
+
+),
+
+web_journeys as (
+
+    select
+        web_journey_summaries.journey_id,
+        web_journey_summaries.journey_type,
+        web_journey_summaries.customer_id,
+        web_journey_summaries.customer_type,
+        case
+            when web_journey_summaries.has_reached_goal then 'completed'
+            when
+                web_journey_summaries.last_activity_at
+                + {{ minutes_interval(var('journey_inactivity_minutes')) }}
+                <= web_horizon.data_horizon_at
+                then 'abandoned'
+            else 'open'
+        end as state,
+        web_journey_summaries.started_at,
+        web_journey_summaries.last_activity_at,
+        web_journey_summaries.step_count,
+        web_journey_summaries.channel_count,
+        web_journey_summaries.channel_switch_count,
+        web_journey_summaries.start_channel,
+        web_journey_summaries.last_channel,
+        web_journey_summaries.last_contact_point,
+        web_journey_summaries.has_reached_checkout,
+        web_journey_summaries.order_no,
+        cast(null as text) as case_id,
+        cast(null as text) as case_priority,
+        cast(null as bigint) as case_reopen_count,
+        web_horizon.data_horizon_at
+    from web_journey_summaries
+    cross join web_horizon
+
+),
+
+case_histories as (
+
+    select
+        case_status_changes.case_id,
+        count(*) as transition_count,
+        max(case_status_changes.changed_at) as last_changed_at,
+        max(case when case_status_changes.status in ('resolved', 'closed') then case_status_changes.changed_at end)
+            as last_resolved_changed_at
+    from case_status_changes
+    group by 1
+
+),
+
+case_journeys as (
+
+    select
+        {{ surrogate_key(["'issue_resolution'", 'cases.case_id']) }} as journey_id,
+        'issue_resolution' as journey_type,
+        coalesce(cases.contact_id, cases.case_id) as customer_id,
+        case when cases.contact_id is null then 'guest' else 'contact' end as customer_type,
+        case
+            when cases.is_resolved then 'completed'
+            when cases.status = 'closed' then 'abandoned'
+            else 'open'
+        end as state,
+        cases.created_at as started_at,
+        case
+            when cases.is_resolved
+                then coalesce(cases.resolved_at, cases.closed_at, case_histories.last_resolved_changed_at)
+            when cases.status = 'closed' then coalesce(cases.closed_at, case_histories.last_changed_at)
+        end as ended_at,
+        greatest(cases.modified_at, case_histories.last_changed_at) as last_activity_at,
+        coalesce(case_histories.transition_count, 1) as step_count,
+        cast(1 as bigint) as channel_count,
+        cast(0 as bigint) as channel_switch_count,
+        cases.origin as start_channel,
+        cases.origin as last_channel,
+        'crm/case/' || cases.category as last_contact_point,
+        false as has_reached_checkout,
+        cases.order_no,
+        cases.case_id,
+        cases.priority as case_priority,
+        cases.reopen_count as case_reopen_count,
+        cases.extracted_until_at as data_horizon_at
+    from cases
+    left join case_histories
+        on cases.case_id = case_histories.case_id
+
+),
+
+unioned as (
+
+    select
+        web_journeys.journey_id,
+        web_journeys.journey_type,
+        web_journeys.customer_id,
+        web_journeys.customer_type,
+        web_journeys.state,
+        web_journeys.started_at,
+        case when web_journeys.state != 'open' then web_journeys.last_activity_at end as ended_at,
+        web_journeys.last_activity_at,
+        web_journeys.step_count,
+        web_journeys.channel_count,
+        web_journeys.channel_switch_count,
+        web_journeys.start_channel,
+        web_journeys.last_channel,
+        web_journeys.last_contact_point,
+        web_journeys.has_reached_checkout,
+        web_journeys.order_no,
+        web_journeys.case_id,
+        web_journeys.case_priority,
+        web_journeys.case_reopen_count,
+        web_journeys.data_horizon_at
+    from web_journeys
+
+    union all
+
+    select
+        case_journeys.journey_id,
+        case_journeys.journey_type,
+        case_journeys.customer_id,
+        case_journeys.customer_type,
+        case_journeys.state,
+        case_journeys.started_at,
+        case_journeys.ended_at,
+        case_journeys.last_activity_at,
+        case_journeys.step_count,
+        case_journeys.channel_count,
+        case_journeys.channel_switch_count,
+        case_journeys.start_channel,
+        case_journeys.last_channel,
+        case_journeys.last_contact_point,
+        case_journeys.has_reached_checkout,
+        case_journeys.order_no,
+        case_journeys.case_id,
+        case_journeys.case_priority,
+        case_journeys.case_reopen_count,
+        case_journeys.data_horizon_at
+    from case_journeys
+
+)
+
+select * from unioned

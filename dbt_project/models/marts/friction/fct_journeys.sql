@@ -1,0 +1,52 @@
+-- Published: one row per customer journey. Customers appear only as a pseudonymous customer_key.
+with
+
+journeys as (
+
+    select * from {{ ref('int_journeys_assembled') }}
+
+),
+
+friction_events as (
+
+    select * from {{ ref('int_friction_events_identified') }}
+
+),
+
+journey_frictions as (
+
+    select
+        friction_events.journey_id,
+        count(*) as friction_event_count
+    from friction_events
+    where friction_events.journey_id is not null
+    group by 1
+
+),
+
+final as (
+
+    select
+        journeys.journey_id,
+        {{ pseudonymise('journeys.customer_id') }} as customer_key,
+        journeys.customer_type,
+        journeys.journey_type,
+        journeys.state,
+        journeys.started_at,
+        journeys.ended_at,
+        {{ reporting_date('journeys.started_at') }} as started_date,
+        {{ minutes_between('journeys.started_at', 'journeys.ended_at') }} as duration_minutes,
+        cast(journeys.step_count as bigint) as step_count,
+        cast(journeys.channel_count as bigint) as channel_count,
+        cast(journeys.channel_switch_count as bigint) as channel_switch_count,
+        journeys.start_channel,
+        cast(coalesce(journey_frictions.friction_event_count, 0) as bigint) as friction_event_count,
+        journeys.order_no,
+        journeys.case_id
+    from journeys
+    left join journey_frictions
+        on journeys.journey_id = journey_frictions.journey_id
+
+)
+
+select * from final

@@ -1,0 +1,240 @@
+"""`dbt build` of the whole project (seeds, models, data tests, unit tests) on the hand-made raw fixture.
+
+A fresh database is created on the server of WAREHOUSE_DSN (else postgresql://postgres@127.0.0.1:5432),
+loaded with tests/dbt/fixture_raw.py, built with dbt in-process, checked against values worked out by hand
+from the fixture, and dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from tests.dbt import fixture_raw as fx
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+DEFAULT_SERVER_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+MARTS = ("fct_journeys", "fct_friction_events", "fct_friction_daily")
+
+
+def _server_dsn() -> str:
+    dsn = os.environ.get("WAREHOUSE_DSN", "").strip() or DEFAULT_SERVER_DSN
+    return urlunsplit(urlsplit(dsn)._replace(path="/postgres"))
+
+
+def _pseudonym(value: str) -> str:
+    return hashlib.sha256(f"{fx.FIXTURE_PSEUDONYMISATION_KEY}|{value}".encode()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Database DSN after a successful `dbt build` on the fixture; the database is dropped afterwards."""
+    from dbt.cli.main import dbtRunner
+
+    server = _server_dsn()
+    try:
+        psycopg.connect(server, connect_timeout=3).close()
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL server at {server}: {exc}")
+    name = f"ff_dbt_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    database_dsn = urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
+    parts = urlsplit(server)
+    env = {
+        "FRICTIONFLOW_DBT_HOST": parts.hostname or "127.0.0.1",
+        "FRICTIONFLOW_DBT_PORT": str(parts.port or 5432),
+        "FRICTIONFLOW_DBT_USER": parts.username or "postgres",
+        "FRICTIONFLOW_DBT_PASSWORD": parts.password or "",
+        "FRICTIONFLOW_DBT_DBNAME": name,
+    }
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    target = tmp_path_factory.mktemp("dbt_target")
+    try:
+        fx.load_fixture(database_dsn)
+        args = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+        args += ["--target-path", str(target), "--log-path", str(target / "logs")]
+        result = dbtRunner().invoke(["build", *args])
+        failures = [
+            f"{r.node.unique_id}: {r.status} {r.message}"
+            for r in (result.result or [])
+            if str(r.status) not in ("success", "pass")
+        ]
+        assert result.success, f"dbt build failed: {result.exception or failures}"
+        yield {"dsn": database_dsn, "target": target}
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+def _rows(dsn: str, query: str, *params) -> list[tuple]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+def test_build_writes_the_manifest(built):
+    assert (built["target"] / "manifest.json").exists()
+
+
+def test_journeys_by_type_and_state(built):
+    counts = dict(
+        ((journey_type, state), n)
+        for journey_type, state, n in _rows(
+            built["dsn"], "select journey_type, state, count(*) from audit.fct_journeys group by 1, 2"
+        )
+    )
+    assert counts == {
+        ("buying", "completed"): 3,  # Alice SO-100045, Bob SO-100046, Erin SO-100044
+        ("buying", "abandoned"): 3,  # Alice's checkout, Bob's browse before the 40-minute gap, the Android dead ends
+        ("buying", "open"): 1,  # Bob at 23:45, less than 30 minutes before the horizon
+        ("account_access", "completed"): 1,  # Bob: 2 failed logins, a reset, a login
+        ("account_access", "abandoned"): 1,  # the Android device gave up
+        ("issue_resolution", "completed"): 3,  # K1, K3 (guest), K5; K4 is soft-deleted
+        ("issue_resolution", "open"): 2,  # K2, K6
+        ("issue_resolution", "abandoned"): 1,  # K7, closed unanswered
+    }
+
+
+def test_abandoned_checkout(built):
+    rows = _rows(
+        built["dsn"],
+        """
+        select j.state, j.customer_key, j.step_count, j.duration_minutes, f.occurred_at, f.channel, f.contact_point
+        from audit.fct_friction_events as f
+        inner join audit.fct_journeys as j on f.journey_id = j.journey_id
+        where f.friction_type = 'checkout_abandoned'
+        """,
+    )
+    assert len(rows) == 1, rows  # the HeadlessChrome monitor's abandoned checkout is not counted
+    state, customer_key, steps, minutes, occurred_at, channel, contact_point = rows[0]
+    assert (state, customer_key, steps, minutes) == ("abandoned", _pseudonym(fx.ALICE), 3, 4)
+    assert (occurred_at, channel, contact_point) == (fx.ts("2026-11-11 20:03:59"), "web", "/checkout")
+
+
+def test_cross_channel_journey_attributed_through_login(built):
+    ((state, key, steps, channels, switches, frictions, minutes),) = _rows(
+        built["dsn"],
+        """
+        select state, customer_key, step_count, channel_count, channel_switch_count, friction_event_count,
+               duration_minutes
+        from audit.fct_journeys
+        where journey_type = 'buying' and order_no = 'SO-100045'
+        """,
+    )
+    # The late app event starts it; the anonymous web events before the login are Alice's.
+    assert (state, key, steps, channels, switches, frictions, minutes) == (
+        "completed",
+        _pseudonym(fx.ALICE),
+        10,
+        2,
+        1,
+        2,
+        23,
+    )
+
+
+def test_inactivity_splits_bob_and_skewed_clocks_are_corrected(built):
+    rows = _rows(
+        built["dsn"],
+        """
+        select state, started_at, ended_at, step_count, order_no
+        from audit.fct_journeys
+        where journey_type = 'buying' and customer_key = %s
+        order by started_at
+        """,
+        _pseudonym(fx.BOB),
+    )
+    assert rows == [
+        ("abandoned", fx.ts("2026-11-11 11:59:59"), fx.ts("2026-11-11 12:10"), 2, None),
+        ("completed", fx.ts("2026-11-11 12:49:59"), fx.ts("2026-11-11 12:59:59"), 5, "SO-100046"),
+        ("open", fx.ts("2026-11-12 23:44:59"), None, 1, None),
+    ]
+
+
+def test_case_frictions(built):
+    rows = _rows(
+        built["dsn"],
+        """
+        select case_id, friction_type, occurred_at, severity, channel
+        from audit.fct_friction_events
+        where journey_type = 'issue_resolution'
+        order by case_id, occurred_at
+        """,
+    )
+    assert rows == [
+        (fx.K1, "resolution_beyond_standard", fx.ts("2026-11-11 08:00"), "high", "web"),
+        (fx.K1, "case_reopened", fx.ts("2026-11-11 15:00"), "high", "web"),
+        (fx.K5, "resolution_beyond_standard", fx.ts("2026-11-10 04:00"), "high", "chat"),
+        (fx.K5, "case_reopened", fx.ts("2026-11-10 11:00"), "high", "chat"),  # reopen never seen as a status
+        (fx.K6, "resolution_beyond_standard", fx.ts("2026-11-12 18:00"), "medium", "phone"),  # still open
+    ]
+
+
+def test_friction_counts_by_type(built):
+    counts = dict(_rows(built["dsn"], "select friction_type, count(*) from audit.fct_friction_events group by 1"))
+    assert counts == {
+        "dead_end_search": 3,  # Alice once (delivered twice), the Android device twice; not Googlebot
+        "checkout_failed": 1,
+        "checkout_abandoned": 1,
+        "login_failed": 4,
+        "error_shown": 2,  # one inside the Android journey, one outside any journey; not HeadlessChrome
+        "resolution_beyond_standard": 3,
+        "case_reopened": 2,
+    }
+    ((orphans,),) = _rows(built["dsn"], "select count(*) from audit.fct_friction_events where journey_id is null")
+    assert orphans == 1
+
+
+def test_friction_daily(built):
+    rows = _rows(
+        built["dsn"],
+        """
+        select friction_date::text, friction_type, channel, friction_events, affected_customers, journeys,
+               journeys_with_friction, friction_rate
+        from audit.fct_friction_daily
+        """,
+    )
+    assert rows and all(Decimal(0) <= row[-1] <= Decimal(1) for row in rows)
+    by_key = {row[:3]: row[3:] for row in rows}
+    assert by_key[("2026-11-10", "dead_end_search", "web")] == (1, 1, 2, 1, Decimal("0.5"))
+    assert by_key[("2026-11-11", "checkout_abandoned", "web")] == (1, 1, 3, 1, Decimal("0.333333"))
+    assert by_key[("2026-11-12", "dead_end_search", "app")] == (2, 1, 1, 1, Decimal("1"))
+    assert by_key[("2026-11-12", "error_shown", "web")] == (1, 1, 1, 0, Decimal("0"))  # error outside a journey
+    assert by_key[("2026-11-10", "error_shown", "web")] == (0, 0, 2, 0, Decimal("0"))
+    assert not any(date == "2026-11-13" for date, *_ in by_key)  # the horizon is exclusive
+
+
+def test_bots_do_not_reach_the_marts(built):
+    bot_keys = [_pseudonym(device) for device in (fx.D_GOOGLEBOT, fx.D_BAIDU, fx.D_HEADLESS)]
+    for table in ("fct_journeys", "fct_friction_events"):
+        ((n,),) = _rows(built["dsn"], f"select count(*) from audit.{table} where customer_key = any(%s)", bot_keys)
+        assert n == 0, table
+
+
+def test_no_pii_in_audit(built):
+    columns = _rows(
+        built["dsn"],
+        "select table_name, column_name from information_schema.columns where table_schema = 'audit'",
+    )
+    assert {table for table, _ in columns} == set(MARTS)
+    assert [c for c in columns if any(word in c[1] for word in ("email", "phone", "name", "ip"))] == []
+    # No raw identifier or personal value anywhere in the published data, whatever the column is called.
+    secrets = {fx.ALICE, fx.BOB, fx.CAROL, fx.DAN, fx.ERIN, *fx.DEVICES, "alice.smith@example.com", "+442079460018"}
+    for table in MARTS:
+        cells = _rows(built["dsn"], f"select t::text from audit.{table} as t")
+        leaked = [cell for (cell,) in cells if any(secret.lower() in cell.lower() for secret in secrets)]
+        assert leaked == [], table
