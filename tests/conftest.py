@@ -8,7 +8,9 @@ server, in databases named for this session, dropped afterwards.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -24,10 +26,35 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+_SAVED_ENV: dict[str, str | None] = {}
+_SESSION_ENV: dict[str, str] = {}
+
+
+def _configure_session() -> None:
+    """Decide this session's server, home and secrets before any other test module is imported
+    (this root conftest is imported first; sub-folder conftests read settings at import)."""
+    _SESSION_ENV.update(_session_environment(Path(tempfile.mkdtemp(prefix="frictionflow_test_"))))
+    _SAVED_ENV.update({k: os.environ.get(k) for k in _SESSION_ENV})
+    os.environ.update(_SESSION_ENV)
+
+
+def pytest_unconfigure(config):
+    if _SESSION_ENV:
+        shutil.rmtree(_SESSION_ENV["FRICTIONFLOW_HOME"], ignore_errors=True)
+    for k, v in _SAVED_ENV.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 @pytest.fixture(scope="session")
-def session_env(tmp_path_factory) -> dict[str, str]:
+def session_env() -> dict[str, str]:
     """Environment of this test session (also exported to subprocesses such as `airflow dags test`)."""
-    home = tmp_path_factory.mktemp("frictionflow_home")
+    return dict(_SESSION_ENV)
+
+
+def _session_environment(home: Path) -> dict[str, str]:
     env = {"FRICTIONFLOW_HOME": str(home), "FRICTIONFLOW_PSEUDONYMISATION_KEY": "test-key-" + uuid.uuid4().hex}
     external = os.environ.get("WAREHOUSE_DSN", "").strip()
     if external:
@@ -39,13 +66,14 @@ def session_env(tmp_path_factory) -> dict[str, str]:
     return env
 
 
+_configure_session()
+
+
 @pytest.fixture(scope="session")
 def settings(session_env) -> Settings:
     from frictionflow.warehouse import embedded
     from frictionflow.warehouse.bootstrap import drop_database
 
-    saved = {k: os.environ.get(k) for k in session_env}
-    os.environ.update(session_env)
     s = load_settings()
     embedded.start(s)
     yield s
@@ -54,11 +82,6 @@ def settings(session_env) -> Settings:
     else:
         for db in (s.warehouse_db, s.warehouse_db + "_crm"):
             drop_database(s.maintenance_dsn, db)
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
 
 
 @pytest.fixture

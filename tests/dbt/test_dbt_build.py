@@ -21,13 +21,7 @@ from psycopg import sql
 from tests.dbt import fixture_raw as fx
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
-DEFAULT_SERVER_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 MARTS = ("fct_journeys", "fct_friction_events", "fct_friction_daily")
-
-
-def _server_dsn() -> str:
-    dsn = os.environ.get("WAREHOUSE_DSN", "").strip() or DEFAULT_SERVER_DSN
-    return urlunsplit(urlsplit(dsn)._replace(path="/postgres"))
 
 
 def _pseudonym(value: str) -> str:
@@ -35,15 +29,11 @@ def _pseudonym(value: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def built(tmp_path_factory, settings):
     """Database DSN after a successful `dbt build` on the fixture; the database is dropped afterwards."""
     from dbt.cli.main import dbtRunner
 
-    server = _server_dsn()
-    try:
-        psycopg.connect(server, connect_timeout=3).close()
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL server at {server}: {exc}")
+    server = settings.maintenance_dsn
     name = f"ff_dbt_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))

@@ -8,32 +8,25 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 
 from frictionflow.sandbox import Sandbox, SandboxConfig
+from frictionflow.settings import load_settings
 
-SERVER = "postgresql://postgres@127.0.0.1:5432/"
-READER = "postgresql://crm_reader@127.0.0.1:5432/"
+# The session's server (embedded, or WAREHOUSE_DSN's): decided by tests/conftest.py before this import.
+SERVER = load_settings().database_dsn("")
+READER = SERVER.replace(urlsplit(SERVER).netloc, "crm_reader@" + urlsplit(SERVER).netloc.rsplit("@", 1)[-1], 1)
 
 CONFIG = SandboxConfig(seed=7, customers=1200, start_date=date(2026, 11, 1), end_date=date(2026, 11, 14))
 TABLES = {"contact": "contact_id", "case": "case_id", "consent": "consent_id", "erasure_request": "request_id"}
 
 
-def _server_available() -> bool:
-    try:
-        with psycopg.connect(SERVER + "postgres", connect_timeout=3):
-            return True
-    except psycopg.OperationalError:
-        return False
-
-
 @pytest.fixture(scope="session")
-def databases():
+def databases(settings):
     """Unique database names for this test session; every one is dropped afterwards."""
-    if not _server_available():
-        pytest.skip("no PostgreSQL at 127.0.0.1:5432")
     prefix = f"ffsb_{uuid.uuid4().hex[:10]}"
     created: list[str] = []
 

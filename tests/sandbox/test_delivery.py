@@ -13,7 +13,7 @@ import pytest
 from frictionflow.contracts import ContractViolation, load_contract
 from frictionflow.sandbox import SandboxError
 
-from .conftest import CONFIG, SERVER, TABLES, crm_dicts, crm_rows, web_lines
+from .conftest import CONFIG, READER, SERVER, TABLES, crm_dicts, crm_rows, web_lines
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -149,7 +149,7 @@ def test_late_committing_rows_appear_the_next_night_stamped_inside_the_previous_
 
 
 def test_quoted_case_table_and_read_only_reader(oneshot):
-    with psycopg.connect("postgresql://crm_reader@127.0.0.1:5432/" + oneshot.db) as conn:
+    with psycopg.connect(READER + oneshot.db) as conn:
         assert conn.execute('select count(*) from crm."case"').fetchone()[0] > 0
         conn.execute("set search_path = crm")
         with pytest.raises(psycopg.errors.SyntaxError):  # unquoted, case is a reserved word
