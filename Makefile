@@ -19,7 +19,10 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-venv: $(STAMP) ## create the virtual environment and install the pinned requirements
+vbench: $(STAMP) ## after `make run`: dbt stage in the DAG vs plain dbt build, written to docs/benchmarks.md
+	$(FF) bench --write
+
+env: $(STAMP) ## create the virtual environment and install the pinned requirements
 
 run: $(STAMP) ## start the warehouse, generate the sandbox company, run the nightly DAG for its latest day, summarise
 	$(FF) run
@@ -48,6 +51,9 @@ sandbox: $(STAMP) ## deliver the sandbox company's sources (SANDBOX_CUSTOMERS, S
 dbt-build: $(STAMP) ## plain `dbt build` of every model against the warehouse (outside Airflow)
 	eval "$$($(FF) env)" && $(BIN)/dbt build --project-dir dbt_project
 
+bench: $(STAMP) ## after `make run`: dbt stage in the DAG vs plain dbt build, written to docs/benchmarks.md
+	$(FF) bench --write
+
 env: $(STAMP) ## print the local Airflow/dbt environment (eval "$$(make -s env)" to use it in a shell)
 	@$(FF) env
 
@@ -55,4 +61,4 @@ clean: ## stop the warehouse and remove local state (.local/, dbt target)
 	-$(FF) warehouse stop
 	rm -rf .local dbt_project/target dbt_project/logs
 
-.PHONY: help venv run test lint airflow warehouse stop sandbox dbt-build env clean
+.PHONY: help venv run test lint airflow warehouse stop sandbox dbt-build bench env clean

@@ -7,6 +7,7 @@ sandbox             deliver the sandbox company's sources through a date
 run                 prepare, deliver the sandbox, run the nightly DAG with `airflow dags test`, summarise
 summary             the summary of a night already run
 airflow             prepare, then start Airflow standalone (UI, scheduler, DAG processor, triggerer)
+bench               the dbt stage inside the DAG against a plain `dbt build` (after `run`)
 """
 
 from __future__ import annotations
@@ -159,6 +160,17 @@ def cmd_airflow(settings: Settings, args) -> int:
     return airflow(["standalone"], env).returncode
 
 
+def cmd_bench(settings: Settings, args) -> int:
+    from frictionflow import bench
+
+    report = bench.run(settings, repeats=args.repeats)
+    print(report)
+    if args.write:
+        bench.RESULTS_FILE.write_text("# Benchmarks\n\nWritten by `make bench`.\n\n" + report + "\n")
+        print(f"\nwritten to {bench.RESULTS_FILE}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="frictionflow", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -184,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("summary")
     s.add_argument("--date", type=date.fromisoformat, required=True)
     sub.add_parser("airflow")
+    b = sub.add_parser("bench")
+    b.add_argument("--repeats", type=int, default=3)
+    b.add_argument("--write", action="store_true", help="write the figures into docs/benchmarks.md")
     args = parser.parse_args(argv)
     settings = load_settings()
     handler = {
@@ -194,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         "run": cmd_run,
         "summary": cmd_summary,
         "airflow": cmd_airflow,
+        "bench": cmd_bench,
     }[args.command]
     return handler(settings, args)
 

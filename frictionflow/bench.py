@@ -1,0 +1,83 @@
+"""`make bench`: the dbt stage's cost inside the DAG against a plain `dbt build` of the same models.
+
+Runs after `make run` (the warehouse holds a loaded night). Both figures come from this run on this
+machine: the Cosmos task group's wall time for the latest successful DAG run (from Airflow's metadata)
+and the median of plain `dbt build` invocations over the same warehouse. The ratio is what matters;
+absolute seconds on a shared 2-core machine do not.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from frictionflow.airflow_local import DAG_ID, airflow_environment
+from frictionflow.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
+
+RESULTS_FILE = PROJECT_ROOT / "docs" / "benchmarks.md"
+
+
+def dag_dbt_stage_seconds(settings: Settings) -> tuple[float, float, int, str]:
+    """(wall seconds of the dbt task group, summed task seconds, task count, run id) for the latest good run."""
+    db = settings.airflow_home / "airflow.db"
+    with sqlite3.connect(db) as conn:
+        run = conn.execute(
+            "select run_id from dag_run where dag_id = ? and state = 'success' order by end_date desc limit 1",
+            (DAG_ID,),
+        ).fetchone()
+        if not run:
+            raise SystemExit("no successful nightly run in Airflow's metadata: run `make run` first")
+        rows = conn.execute(
+            "select start_date, end_date from task_instance where dag_id = ? and run_id = ? and task_id like 'dbt.%'",
+            (DAG_ID, run[0]),
+        ).fetchall()
+    spans = [(datetime.fromisoformat(s), datetime.fromisoformat(e)) for s, e in rows]
+    wall = (max(e for _, e in spans) - min(s for s, _ in spans)).total_seconds()
+    busy = sum((e - s).total_seconds() for s, e in spans)
+    return wall, busy, len(spans), run[0]
+
+
+def plain_dbt_build_seconds(settings: Settings, repeats: int) -> list[float]:
+    env = {**os.environ, **airflow_environment(settings)}
+    dbt = str(Path(sys.executable).parent / "dbt")
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run(
+            [dbt, "build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet"],
+            env=env,
+            check=True,
+        )
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def run(settings: Settings, repeats: int = 3) -> str:
+    wall, busy, tasks, run_id = dag_dbt_stage_seconds(settings)
+    plain = plain_dbt_build_seconds(settings, repeats)
+    median = statistics.median(plain)
+    report = "\n".join(
+        [
+            "## dbt stage: Cosmos tasks in the DAG vs a plain `dbt build`",
+            "",
+            f"Measured {datetime.now():%Y-%m-%d} on this machine ({os.cpu_count()} cores), "
+            "same warehouse, same models.",
+            "",
+            "| what | seconds | ratio to plain dbt build |",
+            "|---|---|---|",
+            f"| plain `dbt build` (median of {repeats}: {', '.join(f'{t:.1f}' for t in plain)}) "
+            f"| {median:.1f} | 1.00 |",
+            f"| dbt task group in `airflow dags test` ({tasks} tasks, wall) | {wall:.1f} | {wall / median:.2f} |",
+            f"| same, summed task time | {busy:.1f} | {busy / median:.2f} |",
+            "",
+            f"DAG run: `{run_id}`. `dags test` runs tasks one after another; under the scheduler with",
+            "LocalExecutor, independent models run in parallel (parallelism = 2 x cores).",
+        ]
+    )
+    return report
