@@ -33,6 +33,7 @@ BUSINESS_DATE = "{{ data_interval_start.in_timezone('Europe/London').strftime('%
 
 @dag(
     dag_id=DAG_ID,
+    doc_md=__doc__,
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="Europe/London"),
     start_date=pendulum.datetime(2026, 1, 1, tz="Europe/London"),
     catchup=False,

@@ -55,7 +55,11 @@ def session_env() -> dict[str, str]:
 
 
 def _session_environment(home: Path) -> dict[str, str]:
-    env = {"FRICTIONFLOW_HOME": str(home), "FRICTIONFLOW_PSEUDONYMISATION_KEY": "test-key-" + uuid.uuid4().hex}
+    env = {
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "FRICTIONFLOW_HOME": str(home),
+        "FRICTIONFLOW_PSEUDONYMISATION_KEY": "test-key-" + uuid.uuid4().hex,
+    }
     external = os.environ.get("WAREHOUSE_DSN", "").strip()
     if external:
         parts = urlsplit(external)

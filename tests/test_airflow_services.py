@@ -141,3 +141,11 @@ def test_trigger_from_the_api_and_every_task_succeeds(services):
     assert instances["total_entries"] == len(states)
     assert any(t.startswith("dbt.") for t in states), "dbt models are tasks of their own"
     assert {"raw_gate", "published_gate", "publish"} <= set(states)
+
+    # The gate's Data Docs are in the UI, and only for logged-in users.
+    docs = client.get("/frictionflow/data-docs/index.html")
+    assert docs.status_code == 200 and "<html" in docs.text.lower()
+    anonymous = httpx.get(f"{base}/frictionflow/data-docs/index.html", timeout=30)
+    assert anonymous.status_code in (401, 403)
+    escape = client.get("/frictionflow/data-docs/..%2F..%2F..%2Fpseudonymisation.key")
+    assert escape.status_code == 404
