@@ -91,6 +91,8 @@ def airflow_environment(settings: Settings) -> dict[str, str]:
             {"conn_type": "fs", "extra": {"path": str(settings.landing_dir)}}
         ),
         **_dbt_environment(settings, filler),
+        # `airflow standalone` starts its components as `airflow ...` from PATH: make it this venv's.
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
     passthrough = (
         "WAREHOUSE_DSN",
