@@ -11,14 +11,7 @@ latest_versions as (
 
     select
         source.*,
-        row_number() over (
-            partition by source.case_id
-            order by
-                source.system_modstamp desc,
-                source._loaded_at desc,
-                source._batch_id desc,
-                source._record_number desc
-        ) as version_rank,
+        {{ latest_version_rank('case_id') }} as version_rank,
         -- How far the CRM has been extracted: the end of the latest data interval loaded.
         max(source._data_interval_end) over () as extracted_until_at
     from source

@@ -12,14 +12,7 @@ latest_versions as (
 
     select
         source.*,
-        row_number() over (
-            partition by source.contact_id
-            order by
-                source.system_modstamp desc,
-                source._loaded_at desc,
-                source._batch_id desc,
-                source._record_number desc
-        ) as version_rank
+        {{ latest_version_rank('contact_id') }} as version_rank
     from source
 
 ),
