@@ -9,7 +9,8 @@ import psycopg
 
 from frictionflow.airflow_local import DAG_ID, airflow
 
-VOLATILE_COLUMNS = {"_loaded_at"}  # wall-clock load time: differs by design between runs
+# Wall-clock load time (raw `_loaded_at`, renamed `loaded_at` in staging): differs by design between runs.
+VOLATILE_COLUMNS = {"_loaded_at", "loaded_at"}
 
 
 def run_night(env: dict[str, str], night: date) -> subprocess.CompletedProcess:
