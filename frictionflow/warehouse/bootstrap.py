@@ -12,6 +12,9 @@ from psycopg import sql
 from frictionflow.contracts import RAW_SCHEMA, all_systems, load_contract
 
 BI_ROLE = "frictionflow_bi"
+# dbt's target schemas (dbt_project.yml). Created here, before the dbt tasks: parallel tasks each running
+# `create schema if not exists` race in PostgreSQL (duplicate key on pg_namespace) on a fresh warehouse.
+DBT_SCHEMAS = ("analytics", "staging", "intermediate", "audit")
 PUBLISHED_SCHEMA = "published"
 
 META_DDL = """
@@ -126,6 +129,8 @@ def bootstrap_warehouse(dsn: str, pseudonymisation_key: str) -> None:
                         sql.Identifier(f"{entity.raw_table}__batch"), sql.SQL(entity.qualified_raw_table)
                     )
                 )
+        for schema in DBT_SCHEMAS:
+            conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
         conn.execute(META_DDL)
         conn.execute(RESTRICTED_DDL)
         conn.execute(
