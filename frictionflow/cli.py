@@ -86,14 +86,10 @@ def cmd_prepare(settings: Settings, _args) -> int:
 def _sandbox(settings: Settings, args):
     from frictionflow.sandbox import Sandbox, SandboxConfig
 
-    config = SandboxConfig(seed=args.seed, customers=args.customers)
+    window = {}
     if args.end_date:
-        config = SandboxConfig(
-            seed=args.seed,
-            customers=args.customers,
-            start_date=args.end_date - timedelta(days=args.days - 1),
-            end_date=args.end_date,
-        )
+        window = {"start_date": args.end_date - timedelta(days=args.days - 1), "end_date": args.end_date}
+    config = SandboxConfig(seed=args.seed, customers=args.customers, **window)
     return Sandbox(
         config,
         crm_admin_dsn=settings.crm_admin_dsn,

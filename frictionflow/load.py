@@ -154,7 +154,17 @@ def _copy_valid_rows(
                         if len(pending_quarantine) >= QUARANTINE_FLUSH_ROWS:
                             break  # leave the COPY to flush the quarantine, then resume the stream
                         continue
-                    copy.write_row((*row_or_reason, batch.batch_id, item.location, item.record_number, *metadata_tail))
+                    extras = batch.entity.unexpected_fields(item.payload)
+                    copy.write_row(
+                        (
+                            *row_or_reason,
+                            batch.batch_id,
+                            item.location,
+                            item.record_number,
+                            *metadata_tail,
+                            to_copy_value(extras) if extras else None,
+                        )
+                    )
                 else:
                     exhausted = True
             _flush_quarantine(cur, pending_quarantine)

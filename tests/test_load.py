@@ -55,11 +55,12 @@ def test_bad_records_are_quarantined_with_location_and_reason(fresh_database, tm
             json.dumps(web_event(2, platform="smart_fridge")),
             json.dumps(web_event(3, received_at="2026-11-22T10:00:01+01:00")),
             json.dumps(web_event(4, event_id=None)),
+            json.dumps(web_event(5, consent_flags={"ads": False})),
         ],
     )
     source = source_configs()["web_analytics"]
     entry, missing = nightly.pull_hourly_files(fresh_database, tmp_path, source, "event", START, END, datetime.now(UTC))
-    assert (entry.received, entry.loaded, entry.quarantined, entry.duplicates_removed) == (5, 1, 4, 0)
+    assert (entry.received, entry.loaded, entry.quarantined, entry.duplicates_removed) == (6, 2, 4, 0)
     assert len(missing) == 23
     with psycopg.connect(fresh_database) as conn:
         reasons = dict(
@@ -68,13 +69,17 @@ def test_bad_records_are_quarantined_with_location_and_reason(fresh_database, tm
             ).fetchall()
         )
         incidents = conn.execute("select count(*) from meta.delivery_incidents").fetchone()[0]
-        kept = conn.execute("select properties from raw.web_analytics__event").fetchone()[0]
+        kept = conn.execute("select properties from raw.web_analytics__event order by event_id").fetchone()[0]
+        extras = conn.execute(
+            "select _unexpected_fields from raw.web_analytics__event where _unexpected_fields is not null"
+        ).fetchall()
     assert "web_analytics/2026-11-22/03.jsonl.gz: unparsable record: invalid JSON" in reasons[2]
     assert "platform: 'smart_fridge' is not one of" in reasons[3]
     assert "received_at" in reasons[4] and "non-UTC offset" in reasons[4]
     assert "event_id: missing value" in reasons[5]
     assert incidents == 23, "every missing hour is recorded as an incident"
     assert kept == {"brand_new_key": {"kept": True}}, "unknown property keys are kept"
+    assert extras == [({"consent_flags": {"ads": False}},)], "fields outside the contract are kept, not dropped"
 
 
 def test_duplicates_across_files_are_counted_and_rerun_is_idempotent(fresh_database, tmp_path):

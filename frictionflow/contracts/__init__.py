@@ -29,6 +29,8 @@ LOAD_METADATA_COLUMNS: dict[str, str] = {
     "_loaded_at": "timestamptz not null",
     "_data_interval_start": "timestamptz not null",
     "_data_interval_end": "timestamptz not null",
+    # Fields a record carried that its contract does not name: kept, never dropped silently.
+    "_unexpected_fields": "jsonb",
 }
 
 _DECIMAL = re.compile(r"decimal\((\d+),\s*(\d+)\)")
@@ -158,6 +160,18 @@ class Entity:
         if problems:
             raise ContractViolation("; ".join(problems))
         return typed
+
+    def unexpected_fields(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        names = set(self.column_names)
+        extras = {k: v for k, v in record.items() if k not in names}
+        return extras or None
+
+    def add_missing_metadata_sql(self) -> list[str]:
+        """Raw tables created by an earlier version gain metadata columns added since."""
+        return [
+            f"alter table {self.qualified_raw_table} add column if not exists {name} {ddl.replace(' not null', '')}"
+            for name, ddl in LOAD_METADATA_COLUMNS.items()
+        ]
 
     def create_raw_table_sql(self) -> str:
         cols = [f'"{c.name}" {c.pg_type}' for c in self.columns]

@@ -94,7 +94,9 @@ def run_gate(
     _quiet_progress_bars(context)
     datasource = context.data_sources.add_or_update_postgres(name="warehouse", connection_string="${" + DSN_ENV + "}")
     definitions = []
-    for spec in suite_specs(layer):
+    specs = suite_specs(layer)
+    assets = {spec["name"]: spec["meta"]["asset"] for spec in specs}
+    for spec in specs:
         asset_spec = spec["meta"]["asset"]
         schema = (schema_overrides or {}).get(asset_spec["schema"], asset_spec["schema"])
         query = f'select * from "{schema}"."{asset_spec["table"]}"'
@@ -128,7 +130,7 @@ def run_gate(
     outcomes = []
     for validation in result.run_results.values():
         suite_name = validation.suite_name
-        asset = next(s["meta"]["asset"] for s in suite_specs(layer) if s["name"] == suite_name)
+        asset = assets[suite_name]
         for r in validation.results:
             config = r.expectation_config
             outcomes.append(

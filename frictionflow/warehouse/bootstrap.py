@@ -124,6 +124,8 @@ def bootstrap_warehouse(dsn: str, pseudonymisation_key: str) -> None:
         for system in all_systems():
             for entity in load_contract(system).entities.values():
                 conn.execute(entity.create_raw_table_sql())
+                for statement in entity.add_missing_metadata_sql():
+                    conn.execute(statement)
                 conn.execute(
                     sql.SQL("create index if not exists {} on {} (_batch_id)").format(
                         sql.Identifier(f"{entity.raw_table}__batch"), sql.SQL(entity.qualified_raw_table)
