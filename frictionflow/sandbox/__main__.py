@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  crm: {settings.crm_admin_dsn}")
     print(f"  landing: {settings.landing_dir}")
     print(f"  ground truth: {settings.ground_truth_dir}")
+    print(f"  contact centre API store: {sandbox.contact_center.directory} (serve it: contact_center_api)")
     print(report.summary())
     return 0
 

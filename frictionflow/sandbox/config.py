@@ -31,6 +31,40 @@ DEFAULT_QUIRK_RATES: dict[str, float] = {
     "login_failed": 0.04,  # share of ordinary logins that fail first
     "error_shown": 0.01,  # share of page and screen views followed by an error message
     "malformed_web_line": 0.0,  # opt-in: share of lines that are unparsable or carry a bad enum value
+    # MDM (master data hub)
+    "mdm_unmerged_duplicate": 0.01,  # share of existing customers with a second golden record, never merged
+    "mdm_merge": 0.01,  # share of existing customers whose two golden records are merged on a day
+    "mdm_split": 0.005,  # share of ERP customers whose key MDM links to another person's record, then corrects
+    "mdm_truncated_snapshot": 0.0,  # opt-in: share of nightly snapshots cut short, without the trailer
+    # logistics
+    "late_delivery": 0.04,  # base share of shipments delivered after the promised date (tracked ones: x6)
+    "failed_delivery": 0.04,  # base share of shipments whose first delivery attempt fails
+    "stockout": 0.0003,  # per SKU, location and day: the chance a stock-out starts
+    "scan_late": 0.03,  # share of carrier scans uploaded late (out of order), 4 to 72 hours after the scan
+    "scan_duplicate": 0.01,  # share of scans uploaded a second time, in a later part
+    "events_before_shipment": 0.02,  # share of shipments whose row is uploaded after their first events
+    "carrier_disruption": 0.4,  # turbulent period: share of the failing carrier's shipments held up 1-3 days
+    # contact centre (CCE): data
+    "cce_agent_linked_contact": 0.35,  # share of agent-handled contacts of CRM customers where the agent links them
+    "cce_free_format_contact": 0.40,  # share of phones / emails captured or typed in a free format (not E.164)
+    "cce_late_csat": 0.20,  # share of CSAT answers arriving 24 to 48 hours after the contact (a later night)
+    "cce_bot_no_match": 0.20,  # share of chatbot conversations where the bot has no answer (a dead end)
+    # contact centre (CCE): the API, per page request (decided by the server from the seed; 0 turns it off)
+    "cce_empty_page": 0.05,  # pages served empty with a non-null next_cursor
+    "cce_rate_limit": 0.02,  # extra 429s (with Retry-After) below the 10 requests a second limit
+    "cce_server_error": 0.02,  # transient 500 / 502 / 503 (a retry succeeds)
+    # ERP (nightly CSV file sets)
+    "erp_stockout": 0.02,  # expected share of ordered lines whose SKU is out of stock (stock.py, shared with logistics)
+    "erp_late_delivery": 0.10,  # share of file sets arriving hours late: absent at the night run, there a night later
+    "erp_redelivery": 0.07,  # share of file sets replaced 1-3 days later by a higher revision (rows were missing)
+    "erp_missing_manifest": 0.0,  # opt-in: share of file sets first delivered cut short and without a manifest
+    "erp_manifest_mismatch": 0.0,  # opt-in: share of file sets whose manifest disagrees with a file (fixed next day)
+    "erp_name_punctuation": 0.20,  # share of ERP customer names typed "Last, First" or with a "quoted" nickname
+    "erp_multiline_name": 0.01,  # share of ERP customer names with a line break (a company or c/o line)
+    # marketing (email service provider)
+    "marketing_machine_open": 0.25,  # share of delivered messages opened by a mail privacy proxy (is_machine_open)
+    "marketing_consent_breach": 0.10,  # share of marketing_email withdrawals the ESP's suppression list misses
+    "marketing_email_recased": 0.30,  # share of ESP addresses cased differently from the CRM's
 }
 
 # What the turbulent period (a payment processor degrading) does to the two systems implemented.
@@ -40,6 +74,12 @@ TURBULENCE_EFFECTS: dict[str, float] = {
     "billing_case_multiplier": 2.5,
     "case_resolution_time_multiplier": 1.8,
     "first_response_time_multiplier": 1.5,
+    # contact centre: failed checkouts lead to more billing contacts, the bot knows nothing of the outage,
+    # agents are moved to the billing queue (every queue waits longer, billing longest)
+    "cce_billing_contact_multiplier": 2.5,
+    "cce_bot_no_match_multiplier": 2.5,
+    "cce_wait_time_multiplier": 1.5,
+    "cce_billing_wait_multiplier": 2.0,
 }
 TURBULENCE_DESCRIPTION = (
     "Payment processor degrading: more checkout_failed (processor_unavailable, payment_timeout) and "

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import vocab
+from . import logistics, vocab
 from .cases import SLA_HOURS
 from .config import TURBULENCE_DESCRIPTION, TURBULENCE_EFFECTS, WARMUP_DAYS, SandboxConfig
 from .journeys import DayPlan
@@ -43,8 +43,10 @@ def _write_json(data: dict, path: Path) -> None:
 
 
 def persons_and_identities(
-    pop: Population, contacts: pd.DataFrame, crm_cutoff: int, web_cutoff: int
+    pop: Population, contacts: pd.DataFrame, crm_cutoff: int, web_cutoff: int, extra: list[pd.DataFrame] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`extra`: other systems' identifiers, columns person (index), system, identifier_type, value,
+    normalised_value, source_key, first_seen (ms)."""
     committed = contacts[contacts["_commit"] <= crm_cutoff]
     contact_index = pd.Series(np.arange(pop.n_contacts), index=pop.contact_id)
     person_of = np.asarray(pop.contact_person)[contact_index[committed["contact_id"]].to_numpy()]
@@ -102,6 +104,7 @@ def persons_and_identities(
             }
         )
     )
+    parts += [frame for frame in extra or [] if len(frame)]
     identities = pd.concat(parts, ignore_index=True)
     identities.insert(0, "person_id", np.array(pop.person_id, object)[identities["person"].to_numpy(np.int64)])
     identities["first_seen_at"] = _iso(identities["first_seen"].to_numpy(np.int64))
@@ -263,7 +266,7 @@ def cases_frames(pop: Population, plans: list[DayPlan], cutoff: int) -> tuple[pd
 def turbulence(config: SandboxConfig) -> dict:
     if config.turbulent_from is None:
         return {"start_date": None, "end_date": None, "description": "no turbulent period configured"}
-    return {
+    result = {
         "start_date": config.turbulent_from.isoformat(),
         "end_date": config.end_date.isoformat(),
         "description": TURBULENCE_DESCRIPTION,
@@ -278,9 +281,22 @@ def turbulence(config: SandboxConfig) -> dict:
                 "slower first response",
                 "slower resolution",
             ],
+            "contact_center": [
+                "more billing contacts after failed checkouts (queue billing)",
+                "the chatbot has no answer for payment problems more often (bot_outcome no_match)",
+                "understaffed queues: longer waits everywhere, longest in billing",
+                "more callers giving up in the queue or accepting a callback",
+            ],
+            "erp": [
+                "every web checkout_failed is a declined or errored payment row (processor_unavailable: status error)",
+                "more cancelled unpaid orders (failed checkouts)",
+                "phone and till payments fail more often too (same processor)",
+            ],
         },
         "effects": TURBULENCE_EFFECTS,
     }
+    logistics.add_turbulence(config, result)  # a carrier failing in the same window, when configured
+    return result
 
 
 def write(
@@ -293,10 +309,13 @@ def write(
     delivered_through: str,
     crm_cutoff: int,
     web_cutoff: int,
+    extra_identities: list[pd.DataFrame] | None = None,
+    extra_files: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, int]:
+    """`extra_identities`: see persons_and_identities; `extra_files`: more CSV files (name -> frame)."""
     directory.mkdir(parents=True, exist_ok=True)
     cutoff = max(crm_cutoff, web_cutoff)
-    persons, identities = persons_and_identities(pop, contacts, crm_cutoff, web_cutoff)
+    persons, identities = persons_and_identities(pop, contacts, crm_cutoff, web_cutoff, extra_identities)
     cases, versions = cases_frames(pop, plans, crm_cutoff)
     frame = quirks[QUIRK_COLUMNS].copy()
     frame["occurred_at"] = _iso(frame["occurred_at"].fillna(NO_TIME).astype(np.int64))
@@ -310,6 +329,8 @@ def write(
         "case_versions.csv": _write_csv(versions, directory / "case_versions.csv"),
         "quirks.csv": _write_csv(frame, directory / "quirks.csv"),
     }
+    for name, extra in (extra_files or {}).items():
+        counts[name] = _write_csv(extra, directory / name)
     _write_json(turbulence(config), directory / "turbulence.json")
     manifest = {
         "config": config.as_dict(),

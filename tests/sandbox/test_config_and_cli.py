@@ -24,8 +24,9 @@ def test_config_defaults_and_validation():
     assert cfg.turbulent_from == date(2026, 11, 13)
     assert SandboxConfig(turbulent_from=None).turbulent_from is None
     assert SandboxConfig(quirk_rates={"bot_traffic": 0.1}).rate("bot_traffic") == 0.1
-    assert all(v > 0 for k, v in DEFAULT_QUIRK_RATES.items() if k != "malformed_web_line")
-    assert DEFAULT_QUIRK_RATES["malformed_web_line"] == 0.0
+    opt_in = ("malformed_web_line", "mdm_truncated_snapshot", "erp_missing_manifest", "erp_manifest_mismatch")
+    assert all(v > 0 for k, v in DEFAULT_QUIRK_RATES.items() if k not in opt_in)
+    assert all(DEFAULT_QUIRK_RATES[k] == 0.0 for k in opt_in)
     with pytest.raises(ValueError):
         SandboxConfig(quirk_rates={"no_such_quirk": 0.1})
     with pytest.raises(ValueError):
