@@ -34,10 +34,17 @@ class SourceConfig:
         return self.contract.entities[name]
 
     def dedupe_key(self, entity: str) -> tuple[str, ...]:
-        """Columns that identify one delivered version of a record."""
+        """Columns that identify one delivered version of a record.
+
+        `version_columns` extend the primary key; `dedupe_key` is either one key for every entity of the
+        source or a mapping entity -> key (entities it does not name fall back to their primary key).
+        """
         if "version_columns" in self.options:
             return (*self.entity(entity).primary_key, *self.options["version_columns"])
-        return tuple(self.options.get("dedupe_key", self.entity(entity).primary_key))
+        key = self.options.get("dedupe_key")
+        if isinstance(key, dict):
+            key = key.get(entity)
+        return tuple(key or self.entity(entity).primary_key)
 
 
 @cache

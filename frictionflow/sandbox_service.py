@@ -1,0 +1,57 @@
+"""The sandbox company's contact-centre API as a local service, beside the embedded warehouse.
+
+Started when the pipeline's contact-centre URL points at this machine (the default, `make run`, `make
+airflow`, the tests) and nothing answers there yet; never when it points at a real system. It serves the
+store the sandbox writes on each delivery and checks the same token the pipeline's connection carries.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from frictionflow.settings import Settings, contact_center_token
+
+LOOPBACK = ("127.0.0.1", "localhost")
+
+
+def _pid_file(settings: Settings):
+    return settings.home / "contact_center_api.pid"
+
+
+def sandbox_api_wanted(settings: Settings) -> bool:
+    return urlsplit(settings.contact_center_url).hostname in LOOPBACK
+
+
+def ensure_sandbox_api(settings: Settings) -> str | None:
+    """Start the sandbox API unless it already answers; returns its URL (None for a real system)."""
+    import httpx
+
+    from frictionflow.sandbox.contact_center import default_store_dir
+    from frictionflow.sandbox.contact_center_api import PATH, start_api_server
+
+    if not sandbox_api_wanted(settings):
+        return None
+    url = settings.contact_center_url.rstrip("/")
+    try:
+        httpx.get(url + PATH, timeout=1.0)  # 401 without a token: something answers
+        return url
+    except httpx.TransportError:
+        pass
+    parts = urlsplit(url)
+    store = default_store_dir(settings.landing_dir)
+    store.mkdir(parents=True, exist_ok=True)
+    start_api_server(
+        store,
+        contact_center_token(settings),
+        host=parts.hostname,
+        port=parts.port or 80,
+        log_file=settings.home / "contact_center_api.log",
+        pid_file=_pid_file(settings),
+    )
+    return url
+
+
+def stop_sandbox_api(settings: Settings) -> bool:
+    from frictionflow.sandbox.contact_center_api import stop_api_server
+
+    return stop_api_server(_pid_file(settings))
