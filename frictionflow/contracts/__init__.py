@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,86 @@ class Column:
             return number
         raise ValueError(f"unknown contract type {t}")
 
+    @cached_property
+    def fast_coerce(self) -> Callable[[Any], Any]:
+        """`coerce` compiled once for this column: a fast path for values already in the expected shape.
+
+        Anything off the fast path goes to `coerce`, the one place that decides and explains: the fast path
+        only accepts values `coerce` accepts, and returns what `coerce` would.
+        """
+        slow, nullable, t = self.coerce, self.nullable, self.type
+        if t == "string":
+            allowed = frozenset(v for v in self.values if isinstance(v, str)) if self.values is not None else None
+            if allowed is None:
+
+                def coerce(value: Any) -> Any:
+                    return value if type(value) is str else _null_or(value, nullable, slow)
+
+            else:
+
+                def coerce(value: Any) -> Any:
+                    return value if type(value) is str and value in allowed else _null_or(value, nullable, slow)
+
+            return coerce
+        if self.values is not None:
+            return slow  # enumerations of non-text types are rare: the generic path is fast enough
+        if t in ("timestamp_tz", "timestamp_utc"):
+            utc_only = t == "timestamp_utc"
+            parse = datetime.fromisoformat
+
+            def coerce(value: Any) -> Any:
+                if type(value) is str:
+                    try:
+                        ts = parse(value.replace("Z", "+00:00"))
+                    except ValueError:
+                        return slow(value)
+                elif type(value) is datetime:
+                    ts = value
+                else:
+                    return _null_or(value, nullable, slow)
+                offset = ts.utcoffset()
+                if offset is None or (utc_only and offset):
+                    return slow(value)
+                return ts
+
+            return coerce
+        exact = {"integer": int, "boolean": bool, "date": date, "object": dict}.get(t)
+        if exact is None and t.startswith("array"):
+            exact = list
+        if exact is not None:
+
+            def coerce(value: Any) -> Any:
+                return value if type(value) is exact else _null_or(value, nullable, slow)
+
+            return coerce
+        if m := _DECIMAL.fullmatch(t):
+            scale, integer_digits = int(m[2]), int(m[1]) - int(m[2])
+
+            def coerce(value: Any) -> Any:
+                if type(value) is str:
+                    try:
+                        number = Decimal(value)
+                    except InvalidOperation:
+                        return slow(value)
+                elif type(value) is Decimal:
+                    number = value
+                else:
+                    return _null_or(value, nullable, slow)
+                _, digits, exponent = number.as_tuple()
+                # Strictly fewer integer digits than allowed: rounding to an integer cannot carry past the limit.
+                if type(exponent) is int and exponent >= -scale and len(digits) + exponent < integer_digits:
+                    return number
+                return slow(value)
+
+            return coerce
+        return slow
+
+
+def _null_or(value: Any, nullable: bool, slow: Callable[[Any], Any]) -> Any:
+    if value is None and nullable:
+        return None
+    return slow(value)
+
 
 @dataclass(frozen=True)
 class Entity:
@@ -149,8 +230,20 @@ class Entity:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @cached_property
+    def _compiled(self) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+        return tuple((c.name, c.fast_coerce) for c in self.columns)
+
+    @cached_property
+    def _names(self) -> frozenset[str]:
+        return frozenset(self.column_names)
+
     def validate(self, record: dict[str, Any]) -> dict[str, Any]:
         """Typed copy of the record, or ContractViolation naming every broken column."""
+        try:
+            return {name: coerce(record.get(name)) for name, coerce in self._compiled}
+        except ContractViolation:
+            pass  # a broken record: go round again column by column to name every problem
         problems, typed = [], {}
         for column in self.columns:
             try:
@@ -161,8 +254,39 @@ class Entity:
             raise ContractViolation("; ".join(problems))
         return typed
 
+    def typed_row(self, record: dict[str, Any]) -> tuple:
+        """`validate` as a tuple in column order (the loader's hot path): same checks, same errors."""
+        try:
+            return self._row_function(record)
+        except ContractViolation:
+            typed = self.validate(record)  # raises with every problem named
+            return tuple(typed[name] for name, _ in self._compiled)
+
+    @cached_property
+    def _row_function(self) -> Callable[[dict[str, Any]], tuple]:
+        """One function per entity, generated once: a text column's type (and enumeration) check inline,
+        every other column through its compiled coercer. Costs a few microseconds less per record than a
+        loop over the columns, which matters at hundreds of thousands of records per batch."""
+        scope: dict[str, Any] = {"ContractViolation": ContractViolation}
+        lines = ["def typed_row(record):", "    get = record.get"]
+        for i, column in enumerate(self.columns):
+            scope[f"coerce_{i}"] = column.fast_coerce
+            lines.append(f"    v{i} = get({column.name!r})")
+            if column.type != "string":
+                lines.append(f"    v{i} = coerce_{i}(v{i})")
+            elif column.values is None:
+                lines.append(f"    if type(v{i}) is not str: v{i} = coerce_{i}(v{i})")
+            else:
+                scope[f"allowed_{i}"] = frozenset(v for v in column.values if isinstance(v, str))
+                lines.append(f"    if type(v{i}) is not str or v{i} not in allowed_{i}: v{i} = coerce_{i}(v{i})")
+        lines.append("    return (" + "".join(f"v{i}, " for i in range(len(self.columns))) + ")")
+        exec("\n".join(lines), scope)  # noqa: S102 - source built above from the contract's column names only
+        return scope["typed_row"]
+
     def unexpected_fields(self, record: dict[str, Any]) -> dict[str, Any] | None:
-        names = set(self.column_names)
+        names = self._names
+        if record.keys() <= names:
+            return None
         extras = {k: v for k, v in record.items() if k not in names}
         return extras or None
 
@@ -217,8 +341,12 @@ def all_systems() -> list[str]:
     return sorted(p.stem for p in CONTRACTS_DIR.glob("*.yml"))
 
 
+# json.dumps with these arguments, without building an encoder on every call.
+compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def to_copy_value(value: Any) -> Any:
     """Python value to what psycopg's COPY writer accepts for the column's PostgreSQL type."""
     if isinstance(value, (dict, list)):
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        return compact_json(value)
     return value
