@@ -22,6 +22,7 @@ from frictionflow.settings import EXPECTATIONS_DIR
 
 SUITES_DIR = EXPECTATIONS_DIR / "suites"
 DSN_ENV = "FRICTIONFLOW_GX_WAREHOUSE_DSN"
+RESULT_FORMAT = "SUMMARY"
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,13 @@ class ExpectationOutcome:
     kwargs: dict[str, Any]
     success: bool
     observed: dict[str, Any]
+    why: str | None = None  # the suite's own words for checks whose type says little (custom SQL)
 
     def describe(self) -> str:
         where = f"{self.data_asset}.{self.column}" if self.column else self.data_asset
         details = ", ".join(f"{k}={v}" for k, v in self.observed.items())
-        return f"{self.suite}: {self.expectation_type} on {where} failed ({details})"
+        because = f" [{self.why}]" if self.why else ""
+        return f"{self.suite}: {self.expectation_type} on {where}{because} failed ({details})"
 
 
 @dataclass(frozen=True)
@@ -84,17 +87,40 @@ def run_gate(
     gx_root: Path,
     schema_overrides: dict[str, str] | None = None,
 ) -> GateResult:
-    """Validate every suite of `layer`; returns the outcomes (the caller decides to fail)."""
+    """Validate every suite of `layer`, store the outcomes; returns them (the caller decides to fail)."""
+    gate = validate_suites(
+        warehouse_dsn,
+        layer,
+        suite_specs(layer),
+        run_id=run_id,
+        interval_start=interval_start,
+        gx_root=gx_root,
+        schema_overrides=schema_overrides,
+    )
+    store_results(warehouse_dsn, run_id, interval_start, gate)
+    return gate
+
+
+def validate_suites(
+    warehouse_dsn: str,
+    layer: str,
+    specs: list[dict[str, Any]],
+    *,
+    run_id: str,
+    interval_start: datetime,
+    gx_root: Path,
+    schema_overrides: dict[str, str] | None = None,
+    data_docs: bool = True,
+) -> GateResult:
+    """Run suite specs (as in expectations/suites/*.json) in one GX checkpoint, pushed down to PostgreSQL."""
     import great_expectations as gx
     from great_expectations.core import ExpectationSuite
 
     os.environ[DSN_ENV] = warehouse_dsn  # GX reads it through ${...}: no DSN lands in its config file
     gx_root.mkdir(parents=True, exist_ok=True)
-    context = gx.get_context(mode="file", project_root_dir=str(gx_root))
-    _quiet_progress_bars(context)
+    context = _context(gx_root)
     datasource = context.data_sources.add_or_update_postgres(name="warehouse", connection_string="${" + DSN_ENV + "}")
     definitions = []
-    specs = suite_specs(layer)
     assets = {spec["name"]: spec["meta"]["asset"] for spec in specs}
     for spec in specs:
         asset_spec = spec["meta"]["asset"]
@@ -107,9 +133,12 @@ def run_gate(
             datasource.delete_asset(asset_name)
         asset = datasource.add_query_asset(name=asset_name, query=query)
         batch_definition = asset.add_batch_definition_whole_table("all_rows")
-        # Cross-table checks name their neighbours by `{published_schema}`: tonight that is the audit schema.
+        # Cross-table checks name their neighbours by `{published_schema}` (tonight: the audit schema);
+        # checks against recent nights name the night by `{interval_start}`.
         expectations = json.loads(
-            json.dumps(spec["expectations"]).replace("{published_schema}", schema_of_published(schema_overrides))
+            json.dumps(spec["expectations"])
+            .replace("{published_schema}", schema_of_published(schema_overrides))
+            .replace("{interval_start}", interval_start.isoformat())
         )
         suite = ExpectationSuite(name=spec["name"], expectations=expectations, meta=spec.get("meta"))
         suite = context.suites.add_or_update(suite)
@@ -122,11 +151,13 @@ def run_gate(
         gx.Checkpoint(
             name=f"{layer}_gate",
             validation_definitions=definitions,
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
-            result_format={"result_format": "SUMMARY"},
+            actions=[],  # Data Docs are built once below: the action rebuilds the whole site per suite
+            result_format={"result_format": RESULT_FORMAT},
         )
     )
     result = checkpoint.run(run_id=gx.RunIdentifier(run_name=f"{run_id}:{layer}"))
+    if data_docs:
+        context.build_data_docs(resource_identifiers=list(result.run_results))
     outcomes = []
     for validation in result.run_results.values():
         suite_name = validation.suite_name
@@ -142,12 +173,11 @@ def run_gate(
                     kwargs={k: v for k, v in config.kwargs.items() if k != "batch_id"},
                     success=bool(r.success),
                     observed=_observed(r.result or {}, r.exception_info),
+                    why=(config.meta or {}).get("why"),
                 )
             )
     docs = gx_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
-    gate = GateResult(layer=layer, outcomes=outcomes, data_docs_index=docs if docs.exists() else None)
-    store_results(warehouse_dsn, run_id, interval_start, gate)
-    return gate
+    return GateResult(layer=layer, outcomes=outcomes, data_docs_index=docs if docs.exists() else None)
 
 
 def schema_of_published(schema_overrides: dict[str, str] | None) -> str:
@@ -162,6 +192,41 @@ def _observed(result: dict[str, Any], exception_info: Any) -> dict[str, Any]:
     if isinstance(exception_info, dict) and exception_info.get("raised_exception"):
         observed["error"] = str(exception_info.get("exception_message"))[:300]
     return json.loads(json.dumps(observed, default=str))
+
+
+def _context(gx_root: Path):
+    """An in-memory GX context whose validation results and Data Docs are files under `gx_root`.
+
+    A file context re-reads and re-writes its YAML for every asset, suite and definition (about 20 s of
+    a 40 s raw gate); suites live in the repo anyway. Results and Data Docs stay on disk, so the docs
+    show every night's results and the Airflow UI serves them.
+    """
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import DataContextConfig, InMemoryStoreBackendDefaults
+
+    uncommitted = gx_root / "gx" / "uncommitted"
+    config = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False))
+    config.stores["validation_results_store"] = {
+        "class_name": "ValidationResultsStore",
+        "store_backend": {
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": str(uncommitted / "validations"),
+        },
+    }
+    config.data_docs_sites = {
+        "local_site": {
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(uncommitted / "data_docs" / "local_site"),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }
+    }
+    context = gx.get_context(project_config=config, mode="ephemeral")
+    _quiet_progress_bars(context)
+    return context
 
 
 def _quiet_progress_bars(context) -> None:

@@ -8,15 +8,10 @@ from the fixture, and dropped.
 from __future__ import annotations
 
 import hashlib
-import os
-import uuid
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-import pytest
-from psycopg import sql
 
 from tests.dbt import fixture_raw as fx
 
@@ -26,49 +21,6 @@ MARTS = ("fct_journeys", "fct_friction_events", "fct_friction_daily")
 
 def _pseudonym(value: str) -> str:
     return hashlib.sha256(f"{fx.FIXTURE_PSEUDONYMISATION_KEY}|{value}".encode()).hexdigest()
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory, settings):
-    """Database DSN after a successful `dbt build` on the fixture; the database is dropped afterwards."""
-    from dbt.cli.main import dbtRunner
-
-    server = settings.maintenance_dsn
-    name = f"ff_dbt_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    database_dsn = urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
-    parts = urlsplit(server)
-    env = {
-        "FRICTIONFLOW_DBT_HOST": parts.hostname or "127.0.0.1",
-        "FRICTIONFLOW_DBT_PORT": str(parts.port or 5432),
-        "FRICTIONFLOW_DBT_USER": parts.username or "postgres",
-        "FRICTIONFLOW_DBT_PASSWORD": parts.password or "",
-        "FRICTIONFLOW_DBT_DBNAME": name,
-    }
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    target = tmp_path_factory.mktemp("dbt_target")
-    try:
-        fx.load_fixture(database_dsn)
-        args = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
-        args += ["--target-path", str(target), "--log-path", str(target / "logs")]
-        result = dbtRunner().invoke(["build", *args])
-        failures = [
-            f"{r.node.unique_id}: {r.status} {r.message}"
-            for r in (result.result or [])
-            if str(r.status) not in ("success", "pass")
-        ]
-        assert result.success, f"dbt build failed: {result.exception or failures}"
-        yield {"dsn": database_dsn, "target": target}
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
 def _rows(dsn: str, query: str, *params) -> list[tuple]:
