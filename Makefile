@@ -19,10 +19,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-vbench: $(STAMP) ## after `make run`: dbt stage in the DAG vs plain dbt build, written to docs/benchmarks.md
-	$(FF) bench --write
-
-env: $(STAMP) ## create the virtual environment and install the pinned requirements
+venv: $(STAMP) ## create the virtual environment and install the pinned requirements
 
 run: $(STAMP) ## start the warehouse, generate the sandbox company, run the nightly DAG for its latest day, summarise
 	$(FF) run
@@ -51,8 +48,12 @@ sandbox: $(STAMP) ## deliver the sandbox company's sources (SANDBOX_CUSTOMERS, S
 dbt-build: $(STAMP) ## plain `dbt build` of every model against the warehouse (outside Airflow)
 	eval "$$($(FF) env)" && $(BIN)/dbt build --project-dir dbt_project
 
-bench: $(STAMP) ## after `make run`: dbt stage in the DAG vs plain dbt build, written to docs/benchmarks.md
+bench: $(STAMP) ## after `make run`: dbt stage in the DAG vs plain dbt build, then `bench-load`; into docs/benchmarks.md
 	$(FF) bench --write
+	$(FF) bench-load --write
+
+bench-load: $(STAMP) ## raw loader vs raw COPY and pandas to_sql (rows/s, peak memory at 1x/10x), into docs/benchmarks.md
+	$(FF) bench-load --write
 
 env: $(STAMP) ## print the local Airflow/dbt environment (eval "$$(make -s env)" to use it in a shell)
 	@$(FF) env
@@ -61,4 +62,4 @@ clean: ## stop the warehouse and remove local state (.local/, dbt target)
 	-$(FF) warehouse stop
 	rm -rf .local dbt_project/target dbt_project/logs
 
-.PHONY: help venv run test lint airflow warehouse stop sandbox dbt-build bench env clean
+.PHONY: help venv run test lint airflow warehouse stop sandbox dbt-build bench bench-load env clean

@@ -5,9 +5,13 @@ One night of the customer-context and friction warehouse, for the business date 
 (Europe/London):
 
 1. **prepare**: schemas, raw tables from the contracts, pseudonymisation, BI role (idempotent);
-2. **extract_load**: one task per source entity, each in its source's pool; file drops wait for their
-   delivery with a deferrable sensor up to a deadline;
+2. **extract_load**: one task per source entity (sources.yml), each in its source's pool with its own
+   retries (exponential backoff) and timeout; a file source with a completion marker (web's last hour,
+   ERP's manifest, MDM's snapshot, marketing's export) waits for it with a deferrable sensor up to its
+   deadline, then fails clearly; logistics parts and the contact-centre API have no marker to wait for;
 3. **reconcile**: every batch's ledger must balance (received = loaded + quarantined + duplicates);
+   **compliance_report** beside the gate: marketing sends that breached a withdrawn consent, counted
+   into `meta.consent_breaches` (reported, not blocking);
 4. **raw_gate**: Great Expectations on the night's raw rows;
 5. **dbt**: one task per model (astronomer-cosmos, `dbt build` per node, from the compiled manifest);
 6. **published_gate**: Great Expectations on the audited marts; a failure stops here and the last
@@ -24,7 +28,8 @@ from airflow.providers.standard.sensors.filesystem import FileSensor
 from airflow.sdk import dag, task, task_group
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from frictionflow.airflow_local import DAG_ID, LANDING_CONN_ID
+from frictionflow.airflow_local import DAG_ID
+from frictionflow.alerts import NightFailedAlert
 from frictionflow.dbt_tasks import dbt_task_group
 from frictionflow.sources import source_configs
 
@@ -41,6 +46,8 @@ BUSINESS_DATE = "{{ data_interval_start.in_timezone('Europe/London').strftime('%
     tags=["frictionflow", "nightly", "warehouse"],
     default_args={
         "owner": "data-engineering",
+        # Fires once a task has failed for good: webhook / email to the on-call engineer.
+        "on_failure_callback": NightFailedAlert(),
         "retries": 2,
         "retry_delay": timedelta(seconds=30),
         "retry_exponential_backoff": 2.0,
@@ -63,7 +70,7 @@ def frictionflow_nightly():
             if wait:
                 sensor = FileSensor(
                     task_id=f"wait_for_{source.system}",
-                    fs_conn_id=LANDING_CONN_ID,
+                    fs_conn_id=source.connection,
                     filepath=wait["last_file"].replace("{business_date}", BUSINESS_DATE),
                     deferrable=True,
                     poke_interval=wait["poke_seconds"],
@@ -86,6 +93,12 @@ def frictionflow_nightly():
 
         return tasks.reconcile(data_interval_start)
 
+    @task(retries=0)
+    def compliance_report(data_interval_start=None):
+        from frictionflow import tasks
+
+        return tasks.compliance_report(data_interval_start)
+
     @task(retries=0)  # a failed check is not transient
     def raw_gate(run_id=None, data_interval_start=None):
         from frictionflow import tasks
@@ -104,15 +117,9 @@ def frictionflow_nightly():
 
         return tasks.publish(run_id, data_interval_start, data_interval_end)
 
-    (
-        prepare_warehouse()
-        >> extract_load()
-        >> reconcile()
-        >> raw_gate()
-        >> dbt_task_group()
-        >> published_gate()
-        >> publish()
-    )
+    reconciled = prepare_warehouse() >> extract_load() >> reconcile()
+    reconciled >> compliance_report()  # reported, never blocking: the source misbehaved, not the data
+    reconciled >> raw_gate() >> dbt_task_group() >> published_gate() >> publish()
 
 
 def _pull(system: str, entity: str, data_interval_start=None, data_interval_end=None):

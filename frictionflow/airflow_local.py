@@ -13,15 +13,18 @@ import secrets
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
-from frictionflow.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
+from frictionflow.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings, contact_center_token
 from frictionflow.sources import source_configs
 
 DAG_ID = "frictionflow_nightly"
 WAREHOUSE_CONN_ID = "warehouse"
 LANDING_CONN_ID = "landing"
-ALERTS_CONN_ID = "alerts"
+CONTACT_CENTER_CONN_ID = "contact_center_api"
+# Alert channels (frictionflow.alerts): each is used when its connection exists.
+ALERT_WEBHOOK_CONN_ID = "frictionflow_alerts_webhook"
+ALERT_SMTP_CONN_ID = "frictionflow_alerts_smtp"
 
 
 def _local_secret(settings: Settings, name: str) -> str:
@@ -48,6 +51,18 @@ def postgres_connection(dsn: str, fallback_password: str) -> dict:
         "password": unquote(parts.password) if parts.password else fallback_password,
         "schema": parts.path.lstrip("/"),
     }
+
+
+def http_connection(url: str, token: str) -> dict:
+    """An Airflow http connection (JSON form): scheme, host, port, base path; the bearer token as password."""
+    parts = urlsplit(url)
+    conn = {"conn_type": "http", "schema": parts.scheme or "http", "host": parts.hostname or "127.0.0.1"}
+    if parts.port:
+        conn["port"] = parts.port
+    conn["password"] = token
+    if parts.path.strip("/"):
+        conn["extra"] = {"base_path": parts.path.rstrip("/")}
+    return conn
 
 
 def airflow_environment(settings: Settings) -> dict[str, str]:
@@ -90,7 +105,12 @@ def airflow_environment(settings: Settings) -> dict[str, str]:
         f"AIRFLOW_CONN_{LANDING_CONN_ID.upper()}": json.dumps(
             {"conn_type": "fs", "extra": {"path": str(settings.landing_dir)}}
         ),
+        # URL from FRICTIONFLOW_CCE_URL, token from FRICTIONFLOW_CCE_TOKEN (or generated into the local home).
+        f"AIRFLOW_CONN_{CONTACT_CENTER_CONN_ID.upper()}": json.dumps(
+            http_connection(settings.contact_center_url, contact_center_token(settings))
+        ),
         **_dbt_environment(settings, filler),
+        **_alert_connections(),
         # `airflow standalone` starts its components as `airflow ...` from PATH: make it this venv's.
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
@@ -102,6 +122,36 @@ def airflow_environment(settings: Settings) -> dict[str, str]:
     )
     env.update({k: os.environ[k] for k in passthrough if os.environ.get(k)})
     return env
+
+
+def _alert_connections() -> dict[str, str]:
+    """Alert channels from the environment: FRICTIONFLOW_ALERT_WEBHOOK_URL, FRICTIONFLOW_ALERT_SMTP_URL.
+
+    The SMTP URL names the on-call addresses in its query: smtp://host:25?to=oncall@example.com&from=etl@example.com
+    """
+    connections = {}
+    webhook = os.environ.get("FRICTIONFLOW_ALERT_WEBHOOK_URL")
+    if webhook:
+        connections[f"AIRFLOW_CONN_{ALERT_WEBHOOK_CONN_ID.upper()}"] = json.dumps(
+            {"conn_type": "http", "host": webhook}
+        )
+    smtp = os.environ.get("FRICTIONFLOW_ALERT_SMTP_URL")
+    if smtp:
+        parts = urlsplit(smtp)
+        query = parse_qsl(parts.query)
+        to = [v for k, v in query if k == "to"]
+        sender = next((v for k, v in query if k == "from"), "frictionflow@localhost")
+        connections[f"AIRFLOW_CONN_{ALERT_SMTP_CONN_ID.upper()}"] = json.dumps(
+            {
+                "conn_type": "smtp",
+                "host": parts.hostname,
+                "port": parts.port or 25,
+                "login": unquote(parts.username or ""),
+                "password": unquote(parts.password or ""),
+                "extra": {"to": to, "from_email": sender, "disable_ssl": parts.scheme != "smtps", "disable_tls": True},
+            }
+        )
+    return connections
 
 
 def _dbt_environment(settings: Settings, filler: str) -> dict[str, str]:
@@ -128,10 +178,14 @@ def airflow(args: list[str], env: dict[str, str], **kwargs) -> subprocess.Comple
 
 
 def prepare_airflow(settings: Settings) -> dict[str, str]:
-    """Migrate the metadata database and create the pools; idempotent."""
+    """Migrate the metadata database and create (or resize) every source's pool; idempotent."""
     env = airflow_environment(settings)
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
     airflow(["db", "migrate"], env, check=True, capture_output=True)
-    for name, (slots, description) in pools().items():
-        airflow(["pools", "set", name, str(slots), description], env, check=True, capture_output=True)
+    # One `pools import` for all of them: every `airflow` command costs seconds of start-up.
+    pools_file = settings.airflow_home / "pools.json"
+    pools_file.write_text(
+        json.dumps({name: {"slots": slots, "description": text} for name, (slots, text) in pools().items()}, indent=2)
+    )
+    airflow(["pools", "import", str(pools_file)], env, check=True, capture_output=True)
     return env

@@ -43,6 +43,29 @@ def dag_dbt_stage_seconds(settings: Settings) -> tuple[float, float, int, str]:
     return wall, busy, len(spans), run[0]
 
 
+def gate_share(settings: Settings) -> tuple[dict[str, float], float, float, str]:
+    """Seconds of each gate task, the whole run's wall time and its summed task time, for the latest good run."""
+    db = settings.airflow_home / "airflow.db"
+    with sqlite3.connect(db) as conn:
+        run = conn.execute(
+            "select run_id from dag_run where dag_id = ? and state = 'success' order by end_date desc limit 1",
+            (DAG_ID,),
+        ).fetchone()
+        if not run:
+            raise SystemExit("no successful nightly run in Airflow's metadata: run `make run` first")
+        rows = conn.execute(
+            "select task_id, start_date, end_date from task_instance where dag_id = ? and run_id = ? "
+            "and start_date is not null and end_date is not null",
+            (DAG_ID, run[0]),
+        ).fetchall()
+    spans = {t: (datetime.fromisoformat(s), datetime.fromisoformat(e)) for t, s, e in rows}
+    seconds = {t: (e - s).total_seconds() for t, (s, e) in spans.items()}
+    gates = {t: seconds[t] for t in ("raw_gate", "published_gate") if t in seconds}
+    # From the first task's start to the last task's end (`dags test` stamps the run's own start oddly).
+    wall = (max(e for _, e in spans.values()) - min(s for s, _ in spans.values())).total_seconds()
+    return gates, wall, sum(seconds.values()), run[0]
+
+
 def plain_dbt_build_seconds(settings: Settings, repeats: int) -> list[float]:
     env = {**os.environ, **airflow_environment(settings)}
     dbt = str(Path(sys.executable).parent / "dbt")
@@ -78,6 +101,28 @@ def run(settings: Settings, repeats: int = 3) -> str:
             "",
             f"DAG run: `{run_id}`. `dags test` runs tasks one after another; under the scheduler with",
             "LocalExecutor, independent models run in parallel (parallelism = 2 x cores).",
+            "",
+            *gate_report(settings),
         ]
     )
     return report
+
+
+def gate_report(settings: Settings) -> list[str]:
+    gates, wall, busy, run_id = gate_share(settings)
+    total = sum(gates.values())
+    lines = [
+        "## Quality gate: its share of the nightly run",
+        "",
+        "Both GX gates (raw suites on the night's rows, published suites on the audit marts) against the",
+        f"whole DAG run `{run_id}`. Goal: under 15% of the run.",
+        "",
+        "| what | seconds | share of the run's wall time | share of summed task time |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {task} | {sec:.1f} | {sec / wall:.1%} | {sec / busy:.1%} |" for task, sec in gates.items()]
+    lines += [
+        f"| both gates | {total:.1f} | {total / wall:.1%} | {total / busy:.1%} |",
+        f"| whole run (wall) | {wall:.1f} | 100% | |",
+    ]
+    return lines

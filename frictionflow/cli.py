@@ -8,6 +8,8 @@ run                 prepare, deliver the sandbox, run the nightly DAG with `airf
 summary             the summary of a night already run
 airflow             prepare, then start Airflow standalone (UI, scheduler, DAG processor, triggerer)
 bench               the dbt stage inside the DAG against a plain `dbt build` (after `run`)
+bench-load          the raw loader's rows/s against raw COPY and pandas to_sql, and its peak memory at 1x/10x
+suites              regenerate the raw GX suites from the contracts (--write; --check fails when stale)
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from frictionflow.settings import DBT_PROJECT_DIR, Settings, load_settings, pseudonymisation_key
+from frictionflow.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings, load_settings, pseudonymisation_key
 
 
 def cmd_env(settings: Settings, _args) -> int:
@@ -42,6 +44,10 @@ def cmd_warehouse(settings: Settings, args) -> int:
         ensure_database(settings.maintenance_dsn, settings.warehouse_db)
         print(f"warehouse: {settings.warehouse_dsn}")
     elif args.action == "stop":
+        from frictionflow.sandbox_service import stop_sandbox_api
+
+        if stop_sandbox_api(settings):
+            print("sandbox contact-centre API: stopped")
         embedded.stop(settings)
         print("warehouse: stopped" if settings.embedded else "warehouse: external server, nothing to stop")
     else:
@@ -55,12 +61,14 @@ def cmd_warehouse(settings: Settings, args) -> int:
 
 def prepare(settings: Settings) -> dict[str, str]:
     from frictionflow.airflow_local import airflow_environment, prepare_airflow
+    from frictionflow.sandbox_service import ensure_sandbox_api
     from frictionflow.warehouse import embedded
     from frictionflow.warehouse.bootstrap import bootstrap_warehouse, ensure_database
 
     embedded.start(settings)
     ensure_database(settings.maintenance_dsn, settings.warehouse_db)
     bootstrap_warehouse(settings.warehouse_dsn, pseudonymisation_key(settings))
+    ensure_sandbox_api(settings)
     env = airflow_environment(settings)
     compile_dbt(env)
     prepare_airflow(settings)
@@ -162,9 +170,42 @@ def cmd_bench(settings: Settings, args) -> int:
     report = bench.run(settings, repeats=args.repeats)
     print(report)
     if args.write:
-        bench.RESULTS_FILE.write_text("# Benchmarks\n\nWritten by `make bench`.\n\n" + report + "\n")
+        from frictionflow.bench_load import write_section
+
+        write_section(report, bench.RESULTS_FILE)  # keeps the other benchmarks' sections
         print(f"\nwritten to {bench.RESULTS_FILE}")
     return 0
+
+
+def cmd_bench_load(settings: Settings, args) -> int:
+    from frictionflow import bench_load
+
+    report = bench_load.run(
+        settings,
+        rows=args.rows,
+        scale=args.scale,
+        repeats=args.repeats,
+        kinds=args.kind or None,
+        log=lambda line: print(line, flush=True),
+    )
+    print("\n" + report)
+    if args.write:
+        bench_load.write_section(report, args.output)
+        print(f"\nwritten to {args.output}")
+    return 0
+
+
+def cmd_suites(_settings: Settings, args) -> int:
+    from frictionflow.quality.suites import generated_suites, write_suites
+
+    if args.write:
+        for path in write_suites():
+            print(f"wrote {path}")
+        return 0
+    stale = [p for p, text in generated_suites().items() if not p.exists() or p.read_text() != text]
+    for path in stale:
+        print(f"stale: {path} (run `python -m frictionflow suites --write`)")
+    return 1 if stale else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,6 +236,15 @@ def main(argv: list[str] | None = None) -> int:
     b = sub.add_parser("bench")
     b.add_argument("--repeats", type=int, default=3)
     b.add_argument("--write", action="store_true", help="write the figures into docs/benchmarks.md")
+    bl = sub.add_parser("bench-load")
+    bl.add_argument("--rows", type=int, default=200_000, help="records per file at the base size")
+    bl.add_argument("--scale", type=int, default=10, help="the larger size for peak memory, as a multiple")
+    bl.add_argument("--repeats", type=int, default=5)
+    bl.add_argument("--kind", action="append", help="only these delivery kinds (repeatable; default: all)")
+    bl.add_argument("--write", action="store_true", help="write the figures into their section of --output")
+    bl.add_argument("--output", type=Path, default=PROJECT_ROOT / "docs" / "benchmarks.md")
+    su = sub.add_parser("suites")
+    su.add_argument("--write", action="store_true", help="write the generated suites (default: check only)")
     args = parser.parse_args(argv)
     settings = load_settings()
     handler = {
@@ -206,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
         "summary": cmd_summary,
         "airflow": cmd_airflow,
         "bench": cmd_bench,
+        "bench-load": cmd_bench_load,
+        "suites": cmd_suites,
     }[args.command]
     return handler(settings, args)
 

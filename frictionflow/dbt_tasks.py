@@ -17,9 +17,8 @@ from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavi
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from frictionflow.airflow_local import WAREHOUSE_CONN_ID
+from frictionflow.settings import DBT_MANIFEST as MANIFEST
 from frictionflow.settings import DBT_PROJECT_DIR
-
-MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 
 
 def _dbt_executable() -> str:

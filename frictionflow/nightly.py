@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+from frictionflow.extract.delivery_state import batches_loaded_by
 from frictionflow.extract.hourly_files import expected_files, read_jsonl_gz
 from frictionflow.extract.sql_incremental import changed_rows
 from frictionflow.load import Batch, LedgerEntry, load_batch
-from frictionflow.sources import SourceConfig
+from frictionflow.sources import SourceConfig, source_configs
 
 COMPANY_TZ = ZoneInfo("Europe/London")
 
@@ -30,7 +31,12 @@ def business_date(interval_start: datetime) -> date:
 
 
 def batch_id(source: SourceConfig, entity: str, interval_start: datetime) -> str:
-    return f"{source.system}.{entity}.{business_date(interval_start).isoformat()}"
+    return day_batch_id(source, entity, business_date(interval_start))
+
+
+def day_batch_id(source: SourceConfig, entity: str, day: date) -> str:
+    """One batch per source entity and business date (a re-delivered date reloads into the same batch)."""
+    return f"{source.system}.{entity}.{day.isoformat()}"
 
 
 def pull_sql_incremental(
@@ -138,14 +144,27 @@ def record_incidents(
         )
 
 
+def expected_batches(warehouse_dsn: str, interval_start: datetime) -> list[str]:
+    """Every entity of every source for the night, plus the batches the night reloaded for earlier dates
+    (ERP re-deliveries), as recorded in meta.deliveries."""
+    tonight = [batch_id(cfg, entity, interval_start) for cfg in source_configs().values() for entity in cfg.entities]
+    with psycopg.connect(warehouse_dsn) as conn:
+        extra = [b for b in batches_loaded_by(conn, interval_start) if b not in tonight]
+    return tonight + extra
+
+
 def reconcile(warehouse_dsn: str, interval_start: datetime, expected_batches: list[str]) -> list[dict]:
-    """The night's ledger: every expected batch present and balanced, or an error saying which is not."""
+    """The night's ledger: every expected batch present and balanced, or an error saying which is not.
+
+    The night's ledger rows are those of its data interval and those of every expected batch (a batch a
+    later re-run of an earlier night restamped is still found by its id).
+    """
     with psycopg.connect(warehouse_dsn) as conn:
         rows = conn.execute(
             """select batch_id, source_system, entity, source_locations, received, loaded, quarantined,
                       duplicates_removed
-               from meta.load_ledger where data_interval_start = %s order by batch_id""",
-            (interval_start,),
+               from meta.load_ledger where data_interval_start = %s or batch_id = any(%s) order by batch_id""",
+            (interval_start, list(expected_batches)),
         ).fetchall()
     ledger = [
         asdict(

@@ -38,6 +38,11 @@ def night_summary(settings: Settings, night: date, *, dag_succeeded: bool | None
         ).fetchall()
         for system, incident, count in incidents:
             lines.append(f"  incident: {system} {incident} x{count}")
+        breaches = conn.execute(
+            "select count(*) from meta.consent_breaches where data_interval_start = %s", (start,)
+        ).fetchone()[0]
+        if breaches:
+            lines.append(f"  compliance: {breaches} marketing email(s) sent despite a withdrawn consent")
         gate = conn.execute(
             """select split_part(suite, '.', 1) as layer,
                       count(*) filter (where success), count(*) filter (where not success)

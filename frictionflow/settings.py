@@ -15,10 +15,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+# Compiled by `dbt parse` (make): Cosmos renders the DAG from it; publish reads metric metadata from it.
+DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 CONTRACTS_DIR = Path(__file__).resolve().parent / "contracts"
 
 EMBEDDED_DEFAULT_PORT = 54329
+# The sandbox contact-centre API's local address when FRICTIONFLOW_CCE_URL does not name the real one.
+CONTACT_CENTER_DEFAULT_PORT = 54380
 DEFAULT_WAREHOUSE_DB = "frictionflow"
 
 
@@ -31,6 +35,8 @@ class Settings:
     ground_truth_dir: Path
     reports_dir: Path
     airflow_home: Path
+    # Base URL of the contact-centre API (FRICTIONFLOW_CCE_URL); its token: contact_center_token().
+    contact_center_url: str = f"http://127.0.0.1:{CONTACT_CENTER_DEFAULT_PORT}"
 
     @property
     def pgdata_dir(self) -> Path:
@@ -80,6 +86,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         ground_truth_dir=Path(env.get("FRICTIONFLOW_GROUND_TRUTH_DIR", home / "ground_truth")).resolve(),
         reports_dir=Path(env.get("FRICTIONFLOW_REPORTS_DIR", home / "reports")).resolve(),
         airflow_home=Path(env.get("FRICTIONFLOW_AIRFLOW_HOME", home / "airflow")).resolve(),
+        contact_center_url=env.get("FRICTIONFLOW_CCE_URL", "").strip()
+        or f"http://127.0.0.1:{CONTACT_CENTER_DEFAULT_PORT}",
     )
 
 
@@ -98,3 +106,20 @@ def pseudonymisation_key(settings: Settings) -> str:
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
     return key_file.read_text().strip()
+
+
+def contact_center_token(settings: Settings) -> str:
+    """The bearer token for the contact-centre API.
+
+    Taken from FRICTIONFLOW_CCE_TOKEN; a local install without one gets a random token, kept in the
+    git-ignored `.local/` and shared by the pipeline's connection and the sandbox API that checks it.
+    """
+    from_env = os.environ.get("FRICTIONFLOW_CCE_TOKEN", "").strip()
+    if from_env:
+        return from_env
+    token_file = settings.home / "contact_center.token"
+    if not token_file.exists():
+        token_file.parent.mkdir(parents=True, exist_ok=True)
+        token_file.write_text(secrets.token_urlsafe(32))
+        token_file.chmod(0o600)
+    return token_file.read_text().strip()

@@ -40,6 +40,9 @@ def _configure_session() -> None:
 
 def pytest_unconfigure(config):
     if _SESSION_ENV:
+        from frictionflow.sandbox_service import stop_sandbox_api
+
+        stop_sandbox_api(load_settings())
         shutil.rmtree(_SESSION_ENV["FRICTIONFLOW_HOME"], ignore_errors=True)
     for k, v in _SAVED_ENV.items():
         if v is None:
@@ -59,6 +62,9 @@ def _session_environment(home: Path) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "FRICTIONFLOW_HOME": str(home),
         "FRICTIONFLOW_PSEUDONYMISATION_KEY": "test-key-" + uuid.uuid4().hex,
+        # The sandbox contact-centre API of this session (started by `prepare`, stopped at the end).
+        "FRICTIONFLOW_CCE_URL": f"http://127.0.0.1:{_free_port()}",
+        "FRICTIONFLOW_CCE_TOKEN": "test-token-" + uuid.uuid4().hex,
     }
     external = os.environ.get("WAREHOUSE_DSN", "").strip()
     if external:

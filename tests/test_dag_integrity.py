@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -92,3 +93,89 @@ def test_parsing_does_no_database_io(settings, monkeypatch):
     bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
     assert bag.import_errors == {}
     assert time.perf_counter() - started < 10
+
+
+def test_pulls_have_timeouts_and_backoff(dagbag):
+    from frictionflow.sources import source_configs
+
+    dag = dagbag.dags["frictionflow_nightly"]
+    for cfg in source_configs().values():
+        for entity in cfg.entities:
+            task = dag.get_task(f"extract_load.pull_{cfg.system}__{entity}")
+            assert task.execution_timeout == timedelta(minutes=cfg.timeout_minutes)
+            assert task.retry_exponential_backoff, f"{task.task_id} retries without backoff"
+
+
+def test_file_sources_wait_for_their_delivery_until_a_deadline(dagbag):
+    """A deferrable sensor per file source with a completion marker, its deadline the sensor's timeout;
+    every pull of the source waits for it. Logistics parts and the API have no marker: no sensor."""
+    from airflow.providers.standard.sensors.filesystem import FileSensor
+
+    from frictionflow.sources import source_configs
+
+    dag = dagbag.dags["frictionflow_nightly"]
+    waiting = {cfg.system for cfg in source_configs().values() if "wait_for_delivery" in cfg.options}
+    assert waiting == {"web_analytics", "erp", "mdm", "marketing"}
+    sensors = {t.task_id for t in dag.tasks if isinstance(t, FileSensor)}
+    assert sensors == {f"extract_load.wait_for_{system}" for system in waiting}
+    for system in waiting:
+        cfg = source_configs()[system]
+        wait = cfg.options["wait_for_delivery"]
+        sensor = dag.get_task(f"extract_load.wait_for_{system}")
+        assert sensor.deferrable, f"{system}: a waiting sensor must not hold a worker slot"
+        assert sensor.timeout == wait["deadline_hours"] * 3600
+        assert sensor.retries == 0
+        assert sensor.fs_conn_id == cfg.connection
+        before, _, after = wait["last_file"].partition("{business_date}")
+        assert sensor.filepath.startswith(before) and sensor.filepath.endswith(after)
+        assert "data_interval_start.in_timezone('Europe/London')" in sensor.filepath, "the London business date"
+        for entity in cfg.entities:
+            assert sensor.task_id in dag.get_task(f"extract_load.pull_{system}__{entity}").upstream_task_ids
+    assert source_configs()["erp"].options["wait_for_delivery"]["last_file"].endswith("/_manifest.json")
+
+
+def test_every_source_has_a_pool_and_an_extractor():
+    from frictionflow import tasks
+    from frictionflow.airflow_local import pools
+    from frictionflow.sources import source_configs
+
+    configured = pools()
+    for cfg in source_configs().values():
+        assert configured[cfg.pool][0] == cfg.pool_slots
+        assert cfg.extractor in tasks.PULLS, f"{cfg.system}: no pull for extractor {cfg.extractor!r}"
+    assert len({cfg.pool for cfg in source_configs().values()}) == len(source_configs()), "one pool per source"
+    assert configured["contact_center_api"][0] == 10
+
+
+def test_contact_center_connection_comes_from_the_environment(settings, monkeypatch):
+    import json
+
+    from airflow.sdk import Connection
+
+    from frictionflow import tasks
+    from frictionflow.airflow_local import airflow_environment
+    from frictionflow.settings import load_settings
+
+    monkeypatch.setenv("FRICTIONFLOW_CCE_URL", "https://cce.example.test:8443/api/")
+    monkeypatch.setenv("FRICTIONFLOW_CCE_TOKEN", "token-from-env")
+    conn = json.loads(airflow_environment(load_settings())["AIRFLOW_CONN_CONTACT_CENTER_API"])
+    assert (conn["schema"], conn["host"], conn["port"], conn["password"]) == (
+        "https", "cce.example.test", 8443, "token-from-env"
+    )  # fmt: skip
+    monkeypatch.setattr(
+        Connection,
+        "get",
+        classmethod(
+            lambda cls, conn_id: Connection(conn_id=conn_id, **{**conn, "extra": json.dumps(conn.get("extra", {}))})
+        ),
+    )
+    assert tasks.http_endpoint("contact_center_api") == ("https://cce.example.test:8443/api", "token-from-env")
+
+    # Without a token in the environment, one is generated once into the local home and kept.
+    monkeypatch.delenv("FRICTIONFLOW_CCE_TOKEN")
+    monkeypatch.delenv("FRICTIONFLOW_CCE_URL")
+    tokens = [
+        json.loads(airflow_environment(load_settings())["AIRFLOW_CONN_CONTACT_CENTER_API"])["password"] for _ in "ab"
+    ]
+    assert tokens[0] == tokens[1] and len(tokens[0]) >= 32
+    assert (settings.home / "contact_center.token").read_text().strip() == tokens[0]

@@ -7,6 +7,7 @@ the gate and the published version stays as it was.
 
 from __future__ import annotations
 
+import os
 from datetime import date, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
@@ -14,6 +15,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from tests.alert_receivers import WebhookReceiver
 from tests.nightly_helpers import explain, fingerprint, run_night
 
 pytestmark = pytest.mark.slow
@@ -22,10 +24,24 @@ NIGHT = date(2026, 11, 20)
 
 
 @pytest.fixture(scope="module")
-def airflow_env(settings):
+def alerts():
+    with WebhookReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="module")
+def airflow_env(settings, alerts):
     from frictionflow.cli import prepare
 
-    return prepare(settings)
+    previous = os.environ.get("FRICTIONFLOW_ALERT_WEBHOOK_URL")
+    os.environ["FRICTIONFLOW_ALERT_WEBHOOK_URL"] = alerts.url  # read when the Airflow environment is built
+    try:
+        return prepare(settings)
+    finally:
+        if previous is None:
+            del os.environ["FRICTIONFLOW_ALERT_WEBHOOK_URL"]
+        else:
+            os.environ["FRICTIONFLOW_ALERT_WEBHOOK_URL"] = previous
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +141,9 @@ def test_rerunning_the_night_leaves_the_warehouse_identical(settings, airflow_en
     assert counts == ledger_before[0]
 
 
-def test_broken_delivery_is_blocked_and_the_last_good_version_stays(settings, airflow_env, sandbox, first_night):
+def test_broken_delivery_is_blocked_and_the_last_good_version_stays(
+    settings, airflow_env, sandbox, first_night, alerts
+):
     published_before = fingerprint(settings.warehouse_dsn, ("published",))
     night = NIGHT + timedelta(days=1)
     sandbox.deliver_through(night)
@@ -155,3 +173,7 @@ def test_broken_delivery_is_blocked_and_the_last_good_version_stays(settings, ai
             == 1
         )
     assert ("raw.crm__contact", "expect_column_values_to_match_regex", "country_code") in failed
+    # The on-call engineer heard about it: one alert, for the gate, naming the failed check.
+    gate_alerts = [a for a in alerts.received if a["task_id"] == "raw_gate"]
+    assert len(gate_alerts) == 1, alerts.received
+    assert gate_alerts[0]["business_date"] == night.isoformat() and "country_code" in gate_alerts[0]["error"]

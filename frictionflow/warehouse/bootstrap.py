@@ -66,6 +66,22 @@ create table if not exists meta.delivery_incidents (
     recorded_at timestamptz not null default clock_timestamp(),
     primary key (source_system, entity, data_interval_start, incident, detail)
 );
+-- Which delivered file each night loaded, at which revision and why: the delivery state of the file sources
+-- (ERP revisions, logistics parts), so a re-delivery is reloaded once and a part is never loaded twice.
+create table if not exists meta.deliveries (
+    source_system text not null,
+    entity text not null,
+    business_date date not null,
+    location text not null,
+    revision integer not null default 0,
+    sha256 text,
+    batch_id text not null,
+    cause text not null,
+    data_interval_start timestamptz not null,
+    loaded_at timestamptz not null,
+    primary key (source_system, entity, location, revision)
+);
+create index if not exists deliveries_night on meta.deliveries (data_interval_start);
 create table if not exists meta.gate_results (
     run_id text not null,
     data_interval_start timestamptz not null,
@@ -87,6 +103,34 @@ create table if not exists meta.publish_log (
     row_counts jsonb not null,
     published_at timestamptz not null default clock_timestamp()
 );
+-- Marketing sends to addresses whose marketing_email consent was withdrawn (frictionflow.compliance).
+create table if not exists meta.consent_breaches (
+    event_id text not null,
+    campaign_id text not null,
+    sent_at timestamptz not null,
+    consent_id text not null,
+    contact_id text not null,
+    withdrawn_at timestamptz not null,
+    batch_id text not null,
+    data_interval_start timestamptz not null,
+    primary key (event_id)
+);
+-- A published number that changed for a period already published: what, old, new and why.
+create table if not exists meta.restatements (
+    version bigint not null references meta.publish_log (version),
+    run_id text not null,
+    data_interval_start timestamptz not null,
+    metric text not null,
+    measure text not null,
+    period date not null,
+    dimensions jsonb not null,
+    old_value numeric,
+    new_value numeric,
+    cause text not null check (cause in ('late_data', 'redelivery', 'identity_merge')),
+    cause_detail text not null,
+    recorded_at timestamptz not null default clock_timestamp()
+);
+create index if not exists restatements_period on meta.restatements (metric, period);
 """
 
 RESTRICTED_DDL = """
