@@ -378,6 +378,19 @@ def _flush_quarantine(cur: psycopg.Cursor, rows: list[tuple]) -> None:
     rows.clear()
 
 
+def _same_version(batch: Batch, left: str, right: str) -> sql.Composable:
+    """Two rows hold the same record version. A null in a nullable key column (a stock-out that has not
+    ended) matches a null, else a re-delivered open record would load twice; `=` stays on the columns that
+    cannot be null, so the probe still uses the version index."""
+    nullable = {c.name for c in batch.entity.columns if c.nullable}
+    return sql.SQL(" and ").join(
+        sql.SQL("{l}.{c} is not distinct from {r}.{c}" if c in nullable else "{l}.{c} = {r}.{c}").format(
+            l=sql.Identifier(left), r=sql.Identifier(right), c=sql.Identifier(c)
+        )
+        for c in batch.dedupe_key
+    )
+
+
 def _delete_duplicates_in_place(conn: psycopg.Connection, batch: Batch) -> int:
     """Keep the first copy of each record version in the batch; drop versions other batches already hold.
 
@@ -403,7 +416,7 @@ def _delete_duplicates_in_place(conn: psycopg.Connection, batch: Batch) -> int:
         sql.SQL("select exists (select 1 from {} where _batch_id <> %s)").format(raw), (batch.batch_id,)
     ).fetchone()[0]
     if others:  # no other batch in the table (a first load): nothing to probe
-        same_key = sql.SQL(" and ").join(sql.SQL("o.{c} = r.{c}").format(c=sql.Identifier(c)) for c in batch.dedupe_key)
+        same_key = _same_version(batch, "o", "r")
         removed += conn.execute(
             sql.SQL(
                 """delete from {raw} r where r._batch_id = %s
@@ -418,9 +431,7 @@ def _insert_new_versions(conn: psycopg.Connection, batch: Batch) -> int:
     """Keep the first copy of each record version; drop versions the raw layer already holds."""
     column_list = sql.SQL(", ").join(sql.Identifier(c) for c in _raw_columns(batch.entity))
     if batch.replace == "versions":
-        same_version = sql.SQL(" and ").join(
-            sql.SQL("r.{c} = i.{c}").format(c=sql.Identifier(c)) for c in batch.dedupe_key
-        )
+        same_version = _same_version(batch, "r", "i")
         conn.execute(
             sql.SQL("delete from {raw} r using incoming i where r._batch_id = %s and {same}").format(
                 raw=sql.SQL(batch.entity.qualified_raw_table), same=same_version
@@ -428,7 +439,7 @@ def _insert_new_versions(conn: psycopg.Connection, batch: Batch) -> int:
             (batch.batch_id,),
         )
     key = sql.SQL(", ").join(sql.Identifier(c) for c in batch.dedupe_key)
-    same_key = sql.SQL(" and ").join(sql.SQL("r.{c} = i.{c}").format(c=sql.Identifier(c)) for c in batch.dedupe_key)
+    same_key = _same_version(batch, "r", "i")
     inserted = conn.execute(
         sql.SQL(
             """insert into {raw} ({cols})

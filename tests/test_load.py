@@ -292,6 +292,32 @@ def test_duplicates_of_other_batches_are_removed_and_rerun_is_stable(fresh_datab
     assert held == [("t.a", 3, 1), ("t.b", 2, 2)], "event 4 keeps its first copy (record 2)"
 
 
+@pytest.mark.parametrize("replace", ["batch", "versions"])
+def test_an_open_record_delivered_again_by_a_later_batch_loads_once(fresh_database, replace):
+    """A stock-out still open (ended_at null, part of the version key) repeated in a later part is a duplicate,
+    not a new version; the same row with ended_at set is a new version."""
+    entity = load_contract("logistics").entities["stockouts"]
+    key = ("sku", "location_id", "started_at", "ended_at")
+
+    def stockout(ended_at):
+        return {"sku": "SKU-1", "location_id": "DC-1", "started_at": "2026-11-22T08:00:00Z", "ended_at": ended_at}
+
+    def load(batch_id, payloads):
+        batch = Batch(batch_id, entity, START, END, datetime.now(UTC), key, replace=replace)
+        records = [Delivered("part", n, payload=p) for n, p in enumerate(payloads, start=1)]
+        with psycopg.connect(fresh_database) as conn:
+            entry = load_batch(conn, batch, records)
+            conn.commit()
+        return entry
+
+    first = load("t.1", [stockout(None)])
+    again = load("t.2", [stockout(None), stockout("2026-11-22T15:00:00Z")])
+    assert (first.loaded, again.loaded, again.duplicates_removed) == (1, 1, 1)
+    with psycopg.connect(fresh_database) as conn:
+        held = conn.execute("select _batch_id, ended_at is null from raw.logistics__stockouts order by 1").fetchall()
+    assert held == [("t.1", True), ("t.2", False)]
+
+
 def test_bench_load_runs_end_to_end_and_writes_its_section(settings, tmp_path):
     from frictionflow.cli import main
 
