@@ -29,6 +29,7 @@ import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from frictionflow.extract.columnar import read_parquet_columns
 from frictionflow.extract.delivery_state import LoadedFile, loaded_parts, record_loaded_file
 from frictionflow.load import Batch, Delivered, LedgerEntry, load_batch
 from frictionflow.nightly import DeliveryError, batch_id, business_date, record_incidents
@@ -59,8 +60,8 @@ def read_parquet(path: Path, location: str, batch_rows: int) -> Iterator[Deliver
     """Every row of the part, one record batch in memory at a time."""
     number = 0
     try:
-        part = pq.ParquetFile(path)
-        for record_batch in part.iter_batches(batch_size=batch_rows):
+        part = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering reads the whole part: memory grows with it
+        for record_batch in part.iter_batches(batch_size=batch_rows, use_threads=False):
             for row in record_batch.to_pylist():
                 number += 1
                 yield Delivered(location, number, payload=row)
@@ -112,9 +113,9 @@ def pull_parquet_parts(
             )
         mine = [loc for loc in complete if taken.get(loc, bid) == bid]
 
-        def records():
+        def records():  # column blocks: the loader checks them with Arrow kernels (see extract/columnar.py)
             for location in mine:
-                yield from read_parquet(landing_dir / location, location, batch_rows)
+                yield from read_parquet_columns(landing_dir / location, location, batch_rows)
 
         entry = load_batch(conn, batch, records())
         for location in mine:
