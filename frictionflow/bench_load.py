@@ -603,8 +603,10 @@ def report(results: list[Result], rows: int, scale: int, repeats: int, server: s
         "- **peak RSS**: the high-water mark (VmHWM) of a fresh child process that imports the project and runs "
         "one load; the PostgreSQL server's memory is not included.",
         "",
-        "The per-record rows are the readers the nightly extractors use today (`hourly_files`, `file_sets` via "
-        "`csv_records`, `parquet_parts`); the columnar rows read the same files with `extract/columnar.py` into "
+        "The nightly extractors use the per-record readers for JSON Lines (`hourly_files`) and CSV (`file_sets` "
+        "via `csv_records`: Arrow's CSV parser accepts a stray quote the contract's RFC 4180 check rejects) and "
+        "the columnar reader for Parquet (`parquet_parts`); the columnar rows read the same files with "
+        "`extract/columnar.py` into "
         "`DeliveredColumns`, whose rows the loader checks with Arrow kernels (rows they cannot certify go through "
         "the per-record checks, so rows loaded and quarantine reasons are identical). With per-record readers "
         "the loader is bound by Python work per record (parsing in the reader, checking, COPY formatting); "
