@@ -27,19 +27,29 @@ def ensure_sandbox_api(settings: Settings) -> str | None:
     import httpx
 
     from frictionflow.sandbox.contact_center import default_store_dir
-    from frictionflow.sandbox.contact_center_api import PATH, start_api_server
+    from frictionflow.sandbox.contact_center_api import PATH, STORE_HEADER, start_api_server
 
     if not sandbox_api_wanted(settings):
         return None
     url = settings.contact_center_url.rstrip("/")
-    try:
-        httpx.get(url + PATH, timeout=1.0)  # 401 without a token: something answers
-        return url
-    except httpx.TransportError:
-        pass
-    parts = urlsplit(url)
     store = default_store_dir(settings.landing_dir)
+    try:
+        answer = httpx.get(url + PATH, timeout=1.0)  # 401 without a token: something answers
+    except httpx.TransportError:
+        answer = None
+    if answer is not None:
+        serves = answer.headers.get(STORE_HEADER)
+        if serves == str(store.resolve()):
+            return url
+        # Another landing folder's API (an earlier run with other settings) would serve the wrong company.
+        if not stop_sandbox_api(settings):
+            raise RuntimeError(
+                f"contact centre: {url} answers but serves {serves or 'something that is not the sandbox'}, not "
+                f"{store}; stop it or point FRICTIONFLOW_CCE_URL at a free port"
+            )
+    parts = urlsplit(url)
     store.mkdir(parents=True, exist_ok=True)
+    settings.home.mkdir(parents=True, exist_ok=True)  # the log and pid files live there
     start_api_server(
         store,
         contact_center_token(settings),

@@ -25,9 +25,15 @@ def run_night(env: dict[str, str], night: date) -> subprocess.CompletedProcess:
 
 
 def explain(result: subprocess.CompletedProcess) -> str:
+    """Why a night failed: the failed tasks' errors first (the tail of `dags test` is mostly the list of
+    tasks left unrunnable downstream), then the tails."""
+    lines = result.stdout.splitlines()
+    marks = [i for i, line in enumerate(lines) if "[error" in line or "Traceback" in line or "failed" in line.lower()]
+    shown = sorted({j for i in marks[:40] for j in range(i, min(i + 12, len(lines)))})
+    errors = "\n".join(lines[j][:1500] for j in shown)[-20000:]
     return (
-        f"exit {result.returncode}\n--- stdout (tail) ---\n{result.stdout[-6000:]}"
-        f"\n--- stderr (tail) ---\n{result.stderr[-6000:]}"
+        f"exit {result.returncode}\n--- errors and tracebacks ---\n{errors}"
+        f"\n--- stdout (tail) ---\n{result.stdout[-3000:]}\n--- stderr (tail) ---\n{result.stderr[-3000:]}"
     )
 
 

@@ -35,6 +35,7 @@ def services(settings, tmp_path_factory):
     """A separate warehouse database, landing folder and Airflow home on the session's server."""
     from frictionflow.cli import prepare
     from frictionflow.sandbox import Sandbox, SandboxConfig
+    from frictionflow.sandbox_service import stop_sandbox_api
     from frictionflow.settings import load_settings
     from frictionflow.warehouse.bootstrap import drop_database
 
@@ -75,6 +76,7 @@ def services(settings, tmp_path_factory):
     finally:
         _stop_group(proc)
         log.close()
+        stop_sandbox_api(ui_settings)  # it serves this module's landing folder, not the next module's
         for k, v in saved.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
         for db in (ui_settings.warehouse_db, ui_settings.warehouse_db + "_crm"):

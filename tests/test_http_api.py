@@ -275,3 +275,28 @@ def test_pull_http_api_into_the_warehouse(fresh_database, server, store, world):
         assert conn.execute("select count(*) from raw.contact_center__interaction").fetchone()[0] == versions
         ledger_after = conn.execute("select * from meta.load_ledger order by batch_id").fetchall()
     assert [row[:10] for row in ledger_after] == [row[:10] for row in ledger_before]
+
+
+def test_an_api_left_serving_another_landing_folder_is_replaced(settings, tmp_path):
+    """`prepare` reuses a running sandbox API only when it serves this landing folder's store: one left by
+    a run with another landing folder would hand the pipeline another company's interactions."""
+    from dataclasses import replace
+
+    from frictionflow.sandbox.contact_center import default_store_dir
+    from frictionflow.sandbox.contact_center_api import PATH, STORE_HEADER, free_port
+    from frictionflow.sandbox_service import ensure_sandbox_api, stop_sandbox_api
+
+    url = f"http://127.0.0.1:{free_port()}"
+    first = replace(settings, home=tmp_path / "home", landing_dir=tmp_path / "a", contact_center_url=url)
+    second = replace(first, landing_dir=tmp_path / "b")
+    try:
+        ensure_sandbox_api(first)
+        served_first = httpx.get(url + PATH).headers[STORE_HEADER]
+        ensure_sandbox_api(second)
+        served_second = httpx.get(url + PATH).headers[STORE_HEADER]
+        ensure_sandbox_api(second)  # already right: left running as it is
+        assert httpx.get(url + PATH).headers[STORE_HEADER] == served_second
+    finally:
+        stop_sandbox_api(second)
+    assert served_first == str(default_store_dir(first.landing_dir).resolve())
+    assert served_second == str(default_store_dir(second.landing_dir).resolve())

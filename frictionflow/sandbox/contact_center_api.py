@@ -44,6 +44,7 @@ from .contact_center import API_SETTINGS, LATEST_CONDITION, STORE_FILE
 
 TOKEN_ENV = "FRICTIONFLOW_CCE_TOKEN"
 PATH = "/v1/interactions"
+STORE_HEADER = "X-Sandbox-Store"
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
 CURSOR_TTL_SECONDS = 15 * 60
@@ -266,6 +267,15 @@ def create_app(options: ApiOptions) -> FastAPI:
     bucket = _TokenBucket(options.requests_per_second)
     faults = _Faults(options, store.settings)
     expected = f"Bearer {options.token}".encode()
+
+    served = str(Path(options.store_dir).resolve())
+
+    @app.middleware("http")
+    async def name_the_store(request: Request, call_next):
+        # Which sandbox this process serves: the pipeline restarts an API left serving another one.
+        response = await call_next(request)
+        response.headers[STORE_HEADER] = served
+        return response
 
     @app.exception_handler(404)
     async def not_found(_request, _exc):
