@@ -5,6 +5,7 @@ DAG tasks resolve Airflow connections and call these; tests call them directly.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -56,39 +57,65 @@ def pull_sql_incremental(
     entity = source.entity(entity_name)
     watermark_column = source.options["watermark_column"]
     lookback = timedelta(minutes=int(source.options.get("lookback_minutes", 0)))
-    bid = batch_id(source, entity_name, interval_start)
     with psycopg.connect(warehouse_dsn) as conn:
-        previous = conn.execute(
-            """select upper_bound from meta.watermarks
-               where source_system = %s and entity = %s and data_interval_end <= %s
-               order by data_interval_end desc limit 1""",
-            (source.system, entity_name, interval_start),
-        ).fetchone()
-        lower = previous[0] - lookback if previous else None
+        lower = incremental_lower_bound(conn, source, entity_name, interval_start, lookback)
         rows = changed_rows(source_dsn, source.options["schema"], entity, watermark_column, lower, interval_end)
-        batch = Batch(
-            batch_id=bid,
-            entity=entity,
-            interval_start=interval_start,
-            interval_end=interval_end,
-            loaded_at=loaded_at,
-            dedupe_key=source.dedupe_key(entity_name),
-            replace="versions",
+        return load_versions_and_advance_watermark(
+            conn, source, entity_name, interval_start, interval_end, loaded_at, lower, rows, watermark_column
         )
-        entry = load_batch(conn, batch, rows)
-        max_seen = conn.execute(
-            f'select max("{watermark_column}") from {entity.qualified_raw_table} where _batch_id = %s', (bid,)
-        ).fetchone()[0]
-        conn.execute(
-            """insert into meta.watermarks (source_system, entity, data_interval_start, data_interval_end,
-                   lower_bound, upper_bound, max_watermark, batch_id)
-               values (%s, %s, %s, %s, %s, %s, %s, %s)
-               on conflict (source_system, entity, data_interval_start) do update set
-                   lower_bound = excluded.lower_bound, upper_bound = excluded.upper_bound,
-                   max_watermark = excluded.max_watermark, batch_id = excluded.batch_id""",
-            (source.system, entity_name, interval_start, interval_end, lower, interval_end, max_seen, bid),
-        )
-        conn.commit()
+
+
+def incremental_lower_bound(
+    conn: psycopg.Connection, source: SourceConfig, entity_name: str, interval_start: datetime, lookback: timedelta
+) -> datetime | None:
+    """Where an incremental pull starts: the previous night's upper bound minus the lookback (None: the first
+    night, everything). Derived from earlier nights only, so a re-run of a night pulls the same window."""
+    previous = conn.execute(
+        """select upper_bound from meta.watermarks
+           where source_system = %s and entity = %s and data_interval_end <= %s
+           order by data_interval_end desc limit 1""",
+        (source.system, entity_name, interval_start),
+    ).fetchone()
+    return previous[0] - lookback if previous else None
+
+
+def load_versions_and_advance_watermark(
+    conn: psycopg.Connection,
+    source: SourceConfig,
+    entity_name: str,
+    interval_start: datetime,
+    interval_end: datetime,
+    loaded_at: datetime,
+    lower: datetime | None,
+    records: Iterable,
+    watermark_column: str,
+) -> LedgerEntry:
+    """Load an incremental pull (a re-run replaces the versions it delivers again) and record its window."""
+    entity = source.entity(entity_name)
+    bid = batch_id(source, entity_name, interval_start)
+    batch = Batch(
+        batch_id=bid,
+        entity=entity,
+        interval_start=interval_start,
+        interval_end=interval_end,
+        loaded_at=loaded_at,
+        dedupe_key=source.dedupe_key(entity_name),
+        replace="versions",
+    )
+    entry = load_batch(conn, batch, records)
+    max_seen = conn.execute(
+        f'select max("{watermark_column}") from {entity.qualified_raw_table} where _batch_id = %s', (bid,)
+    ).fetchone()[0]
+    conn.execute(
+        """insert into meta.watermarks (source_system, entity, data_interval_start, data_interval_end,
+               lower_bound, upper_bound, max_watermark, batch_id)
+           values (%s, %s, %s, %s, %s, %s, %s, %s)
+           on conflict (source_system, entity, data_interval_start) do update set
+               lower_bound = excluded.lower_bound, upper_bound = excluded.upper_bound,
+               max_watermark = excluded.max_watermark, batch_id = excluded.batch_id""",
+        (source.system, entity_name, interval_start, interval_end, lower, interval_end, max_seen, bid),
+    )
+    conn.commit()
     return entry
 
 

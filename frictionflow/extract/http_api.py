@@ -23,7 +23,7 @@ import httpx
 import psycopg
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from frictionflow.load import Batch, Delivered, LedgerEntry, load_batch
+from frictionflow.load import Delivered, LedgerEntry
 from frictionflow.sources import SourceConfig
 
 INTERACTIONS_PATH = "/v1/interactions"
@@ -301,7 +301,8 @@ def pull_http_api(
     it delivers again and keeps the history the API no longer shows. Source options: `watermark_column`
     (updated_at), `lookback_minutes` (0), `page_size` (500), `path` (/v1/interactions).
     """
-    from frictionflow.nightly import batch_id  # imported here: nightly imports this module to wire it
+    # imported here: nightly imports this module to wire it
+    from frictionflow.nightly import batch_id, incremental_lower_bound, load_versions_and_advance_watermark
 
     entity = source.entity(entity_name)
     options = source.options
@@ -310,13 +311,7 @@ def pull_http_api(
     bid = batch_id(source, entity_name, interval_start)
     stats = FetchStats()
     with psycopg.connect(warehouse_dsn) as conn:
-        previous = conn.execute(
-            """select upper_bound from meta.watermarks
-               where source_system = %s and entity = %s and data_interval_end <= %s
-               order by data_interval_end desc limit 1""",
-            (source.system, entity_name, interval_start),
-        ).fetchone()
-        lower = previous[0] - lookback if previous else None
+        lower = incremental_lower_bound(conn, source, entity_name, interval_start, lookback)
         records = fetch_records(
             base_url,
             token,
@@ -328,28 +323,8 @@ def pull_http_api(
             id_field=entity.primary_key[0],
             stats=stats,
         )
-        batch = Batch(
-            batch_id=bid,
-            entity=entity,
-            interval_start=interval_start,
-            interval_end=interval_end,
-            loaded_at=loaded_at,
-            dedupe_key=source.dedupe_key(entity_name),
-            replace="versions",
+        entry = load_versions_and_advance_watermark(
+            conn, source, entity_name, interval_start, interval_end, loaded_at, lower, records, watermark_column
         )
-        entry = load_batch(conn, batch, records)
-        max_seen = conn.execute(
-            f'select max("{watermark_column}") from {entity.qualified_raw_table} where _batch_id = %s', (bid,)
-        ).fetchone()[0]
-        conn.execute(
-            """insert into meta.watermarks (source_system, entity, data_interval_start, data_interval_end,
-                   lower_bound, upper_bound, max_watermark, batch_id)
-               values (%s, %s, %s, %s, %s, %s, %s, %s)
-               on conflict (source_system, entity, data_interval_start) do update set
-                   lower_bound = excluded.lower_bound, upper_bound = excluded.upper_bound,
-                   max_watermark = excluded.max_watermark, batch_id = excluded.batch_id""",
-            (source.system, entity_name, interval_start, interval_end, lower, interval_end, max_seen, bid),
-        )
-        conn.commit()
     log.info("%s: %s", bid, stats)
     return entry
