@@ -29,6 +29,23 @@ Web/app (hourly files, at least once, late, skewed clocks, bots)
     2 failed logins and a give-up (abandoned account access).
   * An error_shown outside any journey, non-journey events, and bots (Googlebot, Baiduspider,
     HeadlessChrome) that search into a dead end and abandon a checkout.
+ERP (a CSV file set per business date, delta by changed_at, London offsets)
+  * Customers of Alice (changed on the 11th), Bob, Dan, Erin, Frank (Irish), and Robert: Bob's second account.
+  * SO-100045 paid, shipped, delivered in three file sets; SO-099000 ordered in summer (+01:00), returned;
+    SO-100047 a guest store order; a line of SO-100031 cancelled for a stock-out the next day; a declined
+    then captured payment.
+MDM (full snapshots of the 11th and 12th)
+  * Dan's two golden records merged on the 12th (the retired one lists no key, merged_into the survivor);
+    Frank's ERP key wrongly on Erin's record moves to his own (a split); Bob's unmerged second record.
+Logistics (Parquet parts by upload date)
+  * Scans out of order and 48 h late, one scan in two parts, SH-0003's scan before its shipment row;
+    a stock-out repeated with ended_at set, one still open.
+Contact centre (API pages by updated_at)
+  * A call whose CSAT arrives the next day (last version wins), phones typed '+44 07700 ...' and with an
+    extension, a chatbot dead end, a call abandoned in the queue, an email returned on two pages.
+Marketing (daily CSV)
+  * A send to Alice after her marketing_email consent was withdrawn, a machine open, human opens and clicks,
+    a soft bounce, an unsubscribe delivered twice.
 
 Run as a script: `python tests/dbt/fixture_raw.py postgresql://postgres@127.0.0.1:5432/dbt_dev`.
 """
@@ -45,7 +62,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from frictionflow.contracts import load_contract, to_copy_value
+from frictionflow.contracts import all_systems, load_contract, to_copy_value
 
 FIXTURE_PSEUDONYMISATION_KEY = "fixture-pseudonymisation-key"
 
@@ -306,6 +323,281 @@ def _crm_rows(entity: str, columns: list[str], rows: list[tuple]) -> list[dict]:
     return out
 
 
+# --- ERP, MDM, logistics, contact centre, marketing --------------------------------------------------
+# One batch per source entity and business date, as the pipeline names them (nightly.day_batch_id);
+# November in London is UTC, so a business date's data interval is that UTC day.
+def day_batch(system: str, entity: str, day: str, location: str, loaded: str | None = None) -> dict:
+    start = ts(f"{day} 00:00")
+    return {
+        "_batch_id": f"{system}.{entity}.{day}",
+        "_source_location": location,
+        "_data_interval_start": start,
+        "_data_interval_end": start + timedelta(days=1),
+        "_loaded_at": ts(loaded) if loaded else start + timedelta(days=1, hours=1, minutes=30),
+    }
+
+
+def tstz(text: str | None) -> datetime | None:
+    """An ISO-8601 timestamp with its offset ('2026-07-01T09:00:00+01:00'), or a UTC one as `ts` takes it."""
+    if text is None:
+        return None
+    return datetime.fromisoformat(text) if "T" in text else ts(text)
+
+
+C_ALICE, C_BOB, C_DAN, C_FRANK, C_ERIN, C_ROBERT = (f"C000000000{i}" for i in range(1, 7))
+E1, E2, E3 = "2026-11-10", "2026-11-11", "2026-11-12"
+
+# fmt: off
+# ERP file sets (delta by changed_at: a changed record reappears in the set of the day it changed). A re-delivered
+# revision would already have replaced its date's rows in raw. Timestamps as the files write them: London offset.
+ERP_CUSTOMERS = [
+    # business date, customer_no, name, email, phone, billing_country, created_at, changed_at
+    (E1, C_ALICE, "Smith, Alice", "Alice.Smith@Example.com", "020 7946 0018", "GB", "2026-10-01T09:00:00+01:00", "2026-11-10T10:00:00+00:00"),
+    (E2, C_ALICE, "Smith, Alice", " alice.smith@example.com ", "+44 (0)20 7946 0018", "GB", "2026-10-01T09:00:00+01:00", "2026-11-11T09:30:00+00:00"),
+    (E1, C_BOB, "Bob Jones", "BOB@example.org", "0044 20 7946 0019", "gb", "2026-11-10T08:00:00+00:00", "2026-11-10T08:00:00+00:00"),
+    (E1, C_DAN, 'Dan "DB" Brown', None, "07700 900123", "GB", "2026-09-15T12:00:00+01:00", "2026-11-10T07:00:00+00:00"),
+    (E1, C_FRANK, "Frank Moore", "frank@example.net", None, "IE", "2026-06-20T15:00:00+01:00", "2026-11-10T12:00:00+00:00"),
+    (E1, C_ERIN, "Erin Green", "erin@example.co.uk ", "+44 7700 900555", "GB", "2026-11-10T14:04:00+00:00", "2026-11-10T14:04:00+00:00"),
+    (E3, C_ROBERT, "Robert Jones", " bob@example.org", "02079460019", "GB", "2026-11-12T09:00:00+00:00", "2026-11-12T09:00:00+00:00"),
+]
+
+ERP_SALES_ORDERS = [
+    # business date, order_no, customer_no, order_ts, channel, store_id, status, currency, total, changed_at
+    (E1, "SO-099000", C_FRANK, "2026-07-01T09:00:00+01:00", "web", None, "returned", "EUR", "79.00", "2026-11-10T12:00:00+00:00"),
+    (E1, "SO-100031", C_DAN, "2026-11-05T10:00:00+00:00", "phone", None, "shipped", "GBP", "89.00", "2026-11-10T07:00:00+00:00"),
+    (E1, "SO-100044", C_ERIN, "2026-11-10T14:04:00+00:00", "web", None, "paid", "GBP", "12.00", "2026-11-10T14:04:30+00:00"),
+    (E1, "SO-100045", C_ALICE, "2026-11-10T18:14:00+00:00", "web", None, "paid", "GBP", "59.90", "2026-11-10T18:14:30+00:00"),
+    (E2, "SO-100045", C_ALICE, "2026-11-10T18:14:00+00:00", "web", None, "shipped", "GBP", "59.90", "2026-11-11T17:00:00+00:00"),
+    (E3, "SO-100045", C_ALICE, "2026-11-10T18:14:00+00:00", "web", None, "delivered", "GBP", "59.90", "2026-11-12T15:40:00+00:00"),
+    (E2, "SO-100046", C_BOB, "2026-11-11T13:00:00+00:00", "web", None, "paid", "GBP", "34.50", "2026-11-11T13:00:30+00:00"),
+    (E3, "SO-100047", None, "2026-11-12T11:00:00+00:00", "store", "ST-007", "delivered", "gbp", "12.00", "2026-11-12T11:00:00+00:00"),
+]
+
+ERP_ORDER_LINES = [
+    # business date, order_no, line_no, sku, quantity, unit_price, line_status, changed_at
+    (E1, "SO-100031", 1, "TOA-310", 1, "45.00", "ok", "2026-11-10T07:00:00+00:00"),
+    (E1, "SO-100031", 2, "KET-200", 1, "44.00", "ok", "2026-11-10T07:00:00+00:00"),
+    (E2, "SO-100031", 2, "KET-200", 1, "44.00", "cancelled_stockout", "2026-11-11T09:00:00+00:00"),
+    (E1, "SO-100044", 1, "MUG-010", 1, "12.00", "ok", "2026-11-10T14:04:30+00:00"),
+    (E1, "SO-100045", 1, "KET-200", 1, "59.90", "ok", "2026-11-10T18:14:30+00:00"),
+    (E2, "SO-100046", 1, "TOA-300", 1, "34.50", "ok", "2026-11-11T13:00:30+00:00"),
+    (E3, "SO-100047", 1, "MUG-010", 2, "6.00", "ok", "2026-11-12T11:00:00+00:00"),
+]
+
+ERP_PAYMENTS = [
+    # business date, payment_id, order_no, attempt_ts, method, amount, status, decline_code, changed_at
+    (E1, "PAY-0001", "SO-100045", "2026-11-10T18:10:30+00:00", "card", "59.90", "declined", "do_not_honor", "2026-11-10T18:10:31+00:00"),
+    (E1, "PAY-0002", "SO-100045", "2026-11-10T18:13:30+00:00", "card", "59.90", "authorized", None, "2026-11-10T18:13:31+00:00"),
+    (E2, "PAY-0002", "SO-100045", "2026-11-10T18:13:30+00:00", "card", "59.90", "captured", None, "2026-11-11T17:00:00+00:00"),
+    (E1, "PAY-0003", "SO-100044", "2026-11-10T14:03:30+00:00", "paypal", "12.00", "captured", None, "2026-11-10T14:04:00+00:00"),
+    (E2, "PAY-0004", "SO-100046", "2026-11-11T12:59:30+00:00", "bnpl", "34.50", "authorized", None, "2026-11-11T13:00:00+00:00"),
+    (E3, "PAY-0005", "SO-100047", "2026-11-12T11:00:00+00:00", "gift_card", "12.00", "captured", None, "2026-11-12T11:00:00+00:00"),
+]
+
+ERP_RETURNS = [
+    # business date, return_id, order_no, requested_at, reason, status, changed_at
+    (E1, "RET-0001", "SO-099000", "2026-11-10T11:00:00+00:00", "damaged", "requested", "2026-11-10T11:00:00+00:00"),
+    (E3, "RET-0001", "SO-099000", "2026-11-10T11:00:00+00:00", "damaged", "refunded", "2026-11-12T10:00:00+00:00"),
+]
+
+# MDM: full snapshots for 2026-11-11 and 2026-11-12. Dan has two golden records merged on the 12th (the retired one
+# lists no key and points at the survivor); Frank's ERP key, wrongly on Erin's record, moves to his own (a split);
+# Bob's second ERP account is still on its own record (an unmerged duplicate, linkable by email and phone).
+G_ALICE, G_BOB, G_DAN, G_DAN_2, G_ERIN, G_FRANK, G_ROBERT = (f"G-00000000{i}" for i in range(1, 8))
+MDM_SNAPSHOTS = {
+    E2: [
+        # golden_id, full_name, primary_email, emails, primary_phone, phones, birth_year, country, segment, source_keys, merged_into, updated_at
+        (G_ALICE, "Alice Smith", "Alice.Smith@example.com", ["Alice.Smith@example.com", "alice@work.example"], "+442079460018", ["+442079460018"], 1985, "GB", "consumer", [("crm", ALICE), ("erp", C_ALICE)], None, "2026-11-01 10:00"),
+        (G_BOB, "Bob Jones", "bob@example.org", ["bob@example.org"], "+442079460019", ["+442079460019"], None, "GB", "consumer", [("crm", BOB), ("erp", C_BOB)], None, "2026-11-10 09:00"),
+        (G_DAN, "Dan Brown", None, [], "+447700900123", ["+447700900123"], 1979, "GB", "small_business", [("crm", DAN)], None, "2026-11-07 10:00"),
+        (G_DAN_2, "Daniel Brown", None, [], "+447700900123", ["+447700900123"], 1979, "GB", "small_business", [("erp", C_DAN)], None, "2026-11-10 08:00"),
+        (G_ERIN, "Erin Green", "erin@example.co.uk", ["erin@example.co.uk"], None, [], 1992, "GB", "consumer", [("crm", ERIN), ("erp", C_ERIN), ("erp", C_FRANK)], None, "2026-11-10 15:00"),
+    ],
+    E3: [
+        (G_ALICE, "Alice Smith", "Alice.Smith@example.com", ["Alice.Smith@example.com", "alice@work.example"], "+442079460018", ["+442079460018"], 1985, "GB", "consumer", [("crm", ALICE), ("erp", C_ALICE)], None, "2026-11-01 10:00"),
+        (G_BOB, "Bob Jones", "bob@example.org", ["bob@example.org"], "+442079460019", ["+442079460019"], None, "GB", "consumer", [("crm", BOB), ("erp", C_BOB)], None, "2026-11-10 09:00"),
+        (G_DAN, "Dan Brown", None, [], "+447700900123", ["+447700900123"], 1979, "GB", "small_business", [("crm", DAN), ("erp", C_DAN)], None, "2026-11-12 08:00"),
+        (G_DAN_2, "Daniel Brown", None, [], "+447700900123", ["+447700900123"], 1979, "GB", "small_business", [], G_DAN, "2026-11-12 08:00"),
+        (G_ERIN, "Erin Green", "erin@example.co.uk", ["erin@example.co.uk"], None, [], 1992, "GB", "consumer", [("crm", ERIN), ("erp", C_ERIN)], None, "2026-11-12 09:00"),
+        (G_FRANK, "Frank Moore", "frank@example.net", ["frank@example.net"], None, [], None, "IE", "consumer", [("erp", C_FRANK)], None, "2026-11-12 09:00"),
+        (G_ROBERT, "Robert Jones", "Bob@Example.org", ["Bob@Example.org"], "+44 20 7946 0019", ["+44 20 7946 0019"], None, "GB", "consumer", [("erp", C_ROBERT)], None, "2026-11-12 09:30"),
+    ],
+}
+
+# Logistics: Parquet parts by upload date (UTC), loaded by the night of that date. Scans out of order and late, one
+# scan in two parts, SH-0003's scans before its shipment row.
+LOGISTICS_SHIPMENTS = [
+    # upload date, part, shipment_id, order_no, warehouse, carrier, service_level, promised, created_at
+    ("2026-11-08", 1, "SH-0002", "SO-100031", "WH1", "royal_mail", "express", "2026-11-09", "2026-11-08 12:00"),
+    ("2026-11-11", 1, "SH-0001", "SO-100045", "WH1", "dpd", "standard", "2026-11-13", "2026-11-11 07:30"),
+    ("2026-11-12", 2, "SH-0003", "SO-100046", "WH2", "evri", "click_and_collect", "2026-11-14", "2026-11-11 15:00"),
+]
+
+LOGISTICS_SHIPMENT_EVENTS = [
+    # upload date, part, event_id, shipment_id, event_ts, status, location, reason
+    ("2026-11-09", 1, "SE-0201", "SH-0002", "2026-11-08 18:00", "dispatched", "WH1", None),
+    ("2026-11-09", 1, "SE-0202", "SH-0002", "2026-11-09 08:00", "out_for_delivery", "Leeds DC", None),
+    ("2026-11-09", 2, "SE-0203", "SH-0002", "2026-11-09 13:00", "delivery_failed", "Leeds", "no_one_home"),
+    ("2026-11-12", 1, "SE-0205", "SH-0002", "2026-11-10 12:00", "delivery_failed", "Leeds", "address_issue"),  # 48 h late
+    ("2026-11-12", 1, "SE-0204", "SH-0002", "2026-11-10 08:00", "out_for_delivery", "Leeds DC", None),
+    ("2026-11-11", 1, "SE-0101", "SH-0001", "2026-11-11 07:30", "label_created", "WH1", None),
+    ("2026-11-11", 2, "SE-0103", "SH-0001", "2026-11-11 17:00", "dispatched", "WH1", None),
+    ("2026-11-12", 1, "SE-0102", "SH-0001", "2026-11-11 09:00", "picked", "WH1", None),  # arrives after 'dispatched'
+    ("2026-11-12", 1, "SE-0104", "SH-0001", "2026-11-12 08:00", "out_for_delivery", "London SE", None),
+    ("2026-11-12", 3, "SE-0104", "SH-0001", "2026-11-12 08:00", "out_for_delivery", "London SE", None),  # twice
+    ("2026-11-12", 3, "SE-0105", "SH-0001", "2026-11-12 15:40", "delivered", "London SE", None),
+    ("2026-11-11", 2, "SE-0301", "SH-0003", "2026-11-11 15:00", "label_created", "WH2", None),  # before SH-0003
+]
+
+LOGISTICS_STOCKOUTS = [
+    # upload date, part, sku, location_id, started_at, ended_at
+    ("2026-11-10", 1, "KET-200", "WH1", "2026-11-10 06:00", None),
+    ("2026-11-11", 1, "KET-200", "WH1", "2026-11-10 06:00", "2026-11-11 18:30"),  # the same stock-out, ended
+    ("2026-11-12", 1, "MUG-010", "ST-007", "2026-11-12 09:00", None),
+    ("2026-11-12", 2, "TOA-310", "WH1", "2026-11-12 10:00", "2026-11-12 16:00"),
+]
+
+# Contact centre: nightly pulls by updated_at; an interaction comes back on every update (the last wins).
+CCE_INTERACTIONS = [
+    # night (business date), interaction_id, channel, direction, customer {phone, email, crm_contact_id}, queue,
+    # started, answered, ended, wait s, handle s, transfers, bot_handled, bot_outcome, disposition, case_id,
+    # order_ref, csat, updated_at
+    (E1, "CCI-0001", "voice", "inbound", {"phone": "020 7946 0018", "email": None, "crm_contact_id": ALICE}, "delivery", "2026-11-10 08:00", "2026-11-10 08:03", "2026-11-10 08:15", 180, 720, 0, False, None, "follow_up", K1, "SO-100045", None, "2026-11-10 08:16"),
+    (E2, "CCI-0001", "voice", "inbound", {"phone": "020 7946 0018", "email": None, "crm_contact_id": ALICE}, "delivery", "2026-11-10 08:00", "2026-11-10 08:03", "2026-11-10 08:15", 180, 720, 0, False, None, "follow_up", K1, "SO-100045", 2, "2026-11-11 10:00"),
+    (E2, "CCI-0002", "voice", "inbound", {"phone": "+44 07700 900123", "email": None, "crm_contact_id": None}, "delivery", "2026-11-11 17:00", "2026-11-11 17:10", "2026-11-11 17:25", 600, 900, 1, False, None, "escalated", K6, "SO-100031", None, "2026-11-11 17:26"),
+    (E2, "CCI-0003", "chat", "inbound", {"phone": None, "email": " BOB@example.org", "crm_contact_id": None}, "billing", "2026-11-11 09:05", "2026-11-11 09:05", "2026-11-11 09:09", 0, 240, 0, True, "no_match", None, None, None, None, "2026-11-11 09:09"),
+    (E2, "CCI-0004", "voice", "inbound", {"phone": "(020) 7946-0019 ext 12", "email": None, "crm_contact_id": None}, "billing", "2026-11-11 10:00", None, "2026-11-11 10:05", 300, None, 0, False, None, "abandoned", None, None, None, "2026-11-11 10:05"),
+    (E3, "CCI-0005", "email", "inbound", {"phone": None, "email": "Erin@Example.co.uk", "crm_contact_id": ERIN}, "general", "2026-11-12 07:00", "2026-11-12 09:00", "2026-11-12 09:10", 7200, 600, 0, False, None, "resolved", None, None, None, "2026-11-12 09:10"),
+    (E3, "CCI-0005", "email", "inbound", {"phone": None, "email": "Erin@Example.co.uk", "crm_contact_id": ERIN}, "general", "2026-11-12 07:00", "2026-11-12 09:00", "2026-11-12 09:10", 7200, 600, 0, False, None, "resolved", None, None, None, "2026-11-12 09:10"),  # on two pages
+]
+
+# Marketing: daily CSV export of email events. Alice withdrew marketing_email consent at 07:30 on the 10th: the send
+# at 09:00 is a compliance breach and stays.
+MARKETING_EMAIL_EVENTS = [
+    # business date, event_id, campaign_id, campaign_name, message_id, email, event_type, event_ts, link_url, bounce_type, is_machine_open
+    (E1, "ME-0001", "CMP-01", "Winter kettles", "MSG-A", " Alice.Smith@Example.COM", "sent", "2026-11-10 09:00", None, None, False),
+    (E1, "ME-0002", "CMP-01", "Winter kettles", "MSG-A", " Alice.Smith@Example.COM", "delivered", "2026-11-10 09:00:05", None, None, False),
+    (E1, "ME-0003", "CMP-01", "Winter kettles", "MSG-A", " Alice.Smith@Example.COM", "opened", "2026-11-10 09:00:30", None, None, True),
+    (E1, "ME-0004", "CMP-01", "Winter kettles", "MSG-B", "bob@example.org", "sent", "2026-11-10 09:00", None, None, False),
+    (E1, "ME-0005", "CMP-01", "Winter kettles", "MSG-B", "bob@example.org", "delivered", "2026-11-10 09:00:04", None, None, False),
+    (E1, "ME-0006", "CMP-01", "Winter kettles", "MSG-B", "bob@example.org", "opened", "2026-11-10 12:00", None, None, False),
+    (E1, "ME-0007", "CMP-01", "Winter kettles", "MSG-B", "bob@example.org", "clicked", "2026-11-10 12:01", "https://shop.example/p/KET-200?utm_campaign=CMP-01", None, False),
+    (E1, "ME-0008", "CMP-01", "Winter kettles", "MSG-C", "Erin@Example.co.uk", "sent", "2026-11-10 09:00", None, None, False),
+    (E1, "ME-0009", "CMP-01", "Winter kettles", "MSG-C", "Erin@Example.co.uk", "bounced", "2026-11-10 09:00:06", None, "soft", False),
+    (E2, "ME-0010", "CMP-01", "Winter kettles", "MSG-B", "bob@example.org", "unsubscribed", "2026-11-11 08:00", None, None, False),
+    (E3, "ME-0010", "CMP-01", "Winter kettles", "MSG-B", "bob@example.org", "unsubscribed", "2026-11-11 08:00", None, None, False),  # again
+]
+# fmt: on
+
+
+def _numbered(rows: list[dict]) -> list[dict]:
+    """_record_number: position in the delivery (the file, part or page the row came from)."""
+    seen: dict[str, int] = {}
+    for row in rows:
+        seen[row["_source_location"]] = seen.get(row["_source_location"], 0) + 1
+        row["_record_number"] = seen[row["_source_location"]]
+    return rows
+
+
+def _erp_rows(entity: str, columns: list[str], rows: list[tuple]) -> list[dict]:
+    out = []
+    for day, *values in rows:
+        record = dict(zip(columns, values, strict=True))
+        for key, value in record.items():
+            if key.endswith(("_at", "_ts")):
+                record[key] = tstz(value)
+        out.append({**record, **day_batch("erp", entity, day, f"erp/{day}/{entity}.csv")})
+    return _numbered(out)
+
+
+def _mdm_rows() -> list[dict]:
+    out = []
+    for day, records in MDM_SNAPSHOTS.items():
+        for golden_id, name, email, emails, phone, phones, birth, country, segment, keys, merged, updated in records:
+            out.append(
+                {
+                    "golden_id": golden_id,
+                    "full_name": name,
+                    "primary_email": email,
+                    "emails": emails,
+                    "primary_phone": phone,
+                    "phones": phones,
+                    "birth_year": birth,
+                    "country_code": country,
+                    "segment": segment,
+                    "source_keys": [{"system": system, "key": key} for system, key in keys],
+                    "merged_into": merged,
+                    "updated_at": ts(updated),
+                    **day_batch("mdm", "golden_customer", day, f"mdm/{day}/golden_customers.jsonl.gz"),
+                }
+            )
+    return _numbered(out)
+
+
+def _logistics_rows(entity: str, columns: list[str], rows: list[tuple]) -> list[dict]:
+    out = []
+    for day, part, *values in rows:
+        record = dict(zip(columns, values, strict=True))
+        for key, value in record.items():
+            if key.endswith(("_at", "_ts")) and value is not None:
+                record[key] = ts(value)
+            elif key.endswith("_date"):
+                record[key] = datetime.fromisoformat(value).date()
+        location = f"logistics/{day}/{entity}-{part:03d}.parquet"
+        out.append({**record, **day_batch("logistics", entity, day, location, f"{day} 23:30")})
+    return _numbered(out)
+
+
+def _cce_rows(columns: list[str]) -> list[dict]:
+    out = []
+    for page, (day, *values) in enumerate(CCE_INTERACTIONS, start=1):
+        record = dict(zip(columns, values, strict=True))
+        for key in ("started_at", "answered_at", "ended_at", "updated_at"):
+            record[key] = tstz(record[key])
+        location = f"GET /v1/interactions?updated_since={day}T00:00:00Z page {page}"
+        out.append({**record, **day_batch("contact_center", "interaction", day, location)})
+    return _numbered(out)
+
+
+def _marketing_rows(columns: list[str]) -> list[dict]:
+    out = []
+    for day, *values in MARKETING_EMAIL_EVENTS:
+        record = dict(zip(columns, values, strict=True))
+        record["event_ts"] = ts(record["event_ts"])
+        out.append({**record, **day_batch("marketing", "email_events", day, f"marketing/{day}/email_events.csv")})
+    return _numbered(out)
+
+
+def customer_context_rows() -> dict[str, list[dict]]:
+    """Raw table name -> rows for ERP, MDM, logistics, contact centre and marketing."""
+    erp = load_contract("erp").entities
+    logistics = load_contract("logistics").entities
+    cce = load_contract("contact_center").entities["interaction"]
+    marketing = load_contract("marketing").entities["email_events"]
+    erp_tables = {
+        "customers": ERP_CUSTOMERS,
+        "sales_orders": ERP_SALES_ORDERS,
+        "order_lines": ERP_ORDER_LINES,
+        "payments": ERP_PAYMENTS,
+        "returns": ERP_RETURNS,
+    }
+    logistics_tables = {
+        "shipments": LOGISTICS_SHIPMENTS,
+        "shipment_events": LOGISTICS_SHIPMENT_EVENTS,
+        "stockouts": LOGISTICS_STOCKOUTS,
+    }
+    return {
+        **{erp[name].raw_table: _erp_rows(name, erp[name].column_names, rows) for name, rows in erp_tables.items()},
+        load_contract("mdm").entities["golden_customer"].raw_table: _mdm_rows(),
+        **{
+            logistics[name].raw_table: _logistics_rows(name, logistics[name].column_names, rows)
+            for name, rows in logistics_tables.items()
+        },
+        cce.raw_table: _cce_rows(cce.column_names),
+        marketing.raw_table: _marketing_rows(marketing.column_names),
+    }
+
+
 def fixture_rows() -> dict[str, list[dict]]:
     """Raw table name -> rows (contract columns plus load metadata)."""
     crm = load_contract("crm").entities
@@ -319,12 +611,13 @@ def fixture_rows() -> dict[str, list[dict]]:
             "erasure_request", crm["erasure_request"].column_names, ERASURE_REQUESTS
         ),
         web.raw_table: [{**row, **_web_metadata(row, n)} for n, row in enumerate(web_rows, start=1)],
+        **customer_context_rows(),
     }
 
 
 def load_fixture(dsn: str, pseudonymisation_key: str = FIXTURE_PSEUDONYMISATION_KEY) -> dict[str, int]:
     """Create raw + restricted in the database at `dsn` and (re)load the fixture; returns rows per table."""
-    entities = [*load_contract("crm").entities.values(), load_contract("web_analytics").entities["event"]]
+    entities = [entity for system in all_systems() for entity in load_contract(system).entities.values()]
     by_table = {entity.raw_table: entity for entity in entities}
     counts = {}
     with psycopg.connect(dsn, autocommit=False) as conn:
