@@ -55,6 +55,9 @@ bench: $(STAMP) ## after `make run`: dbt stage in the DAG vs plain dbt build, th
 bench-load: $(STAMP) ## raw loader vs raw COPY and pandas to_sql (rows/s, peak memory at 1x/10x), into docs/benchmarks.md
 	$(FF) bench-load --write
 
+bench-identity: $(STAMP) ## identity resolution over 1M synthetic identifier rows (ROWS=...), into docs/benchmarks.md
+	$(FF) bench-identity --rows $(or $(ROWS),1000000) --write
+
 env: $(STAMP) ## print the local Airflow/dbt environment (eval "$$(make -s env)" to use it in a shell)
 	@$(FF) env
 
@@ -62,4 +65,4 @@ clean: ## stop the warehouse and remove local state (.local/, dbt target)
 	-$(FF) warehouse stop
 	rm -rf .local dbt_project/target dbt_project/logs
 
-.PHONY: help venv run test lint airflow warehouse stop sandbox dbt-build bench bench-load env clean
+.PHONY: help venv run test lint airflow warehouse stop sandbox dbt-build bench bench-load bench-identity env clean

@@ -9,6 +9,7 @@ summary             the summary of a night already run
 airflow             prepare, then start Airflow standalone (UI, scheduler, DAG processor, triggerer)
 bench               the dbt stage inside the DAG against a plain `dbt build` (after `run`)
 bench-load          the raw loader's rows/s against raw COPY and pandas to_sql, and its peak memory at 1x/10x
+bench-identity      identity resolution (guards, edges, connected components, stable keys) over N synthetic rows
 suites              regenerate the raw GX suites from the contracts (--write; --check fails when stale)
 """
 
@@ -195,6 +196,17 @@ def cmd_bench_load(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_bench_identity(settings: Settings, args) -> int:
+    from frictionflow import bench_identity
+
+    report = bench_identity.run(settings, rows=args.rows, log=lambda line: print(line, flush=True))
+    print("\n" + report)
+    if args.write:
+        bench_identity.write(report, args.output)
+        print(f"\nwritten to {args.output}")
+    return 0
+
+
 def cmd_suites(_settings: Settings, args) -> int:
     from frictionflow.quality.suites import generated_suites, write_suites
 
@@ -243,6 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     bl.add_argument("--kind", action="append", help="only these delivery kinds (repeatable; default: all)")
     bl.add_argument("--write", action="store_true", help="write the figures into their section of --output")
     bl.add_argument("--output", type=Path, default=PROJECT_ROOT / "docs" / "benchmarks.md")
+    bi = sub.add_parser("bench-identity")
+    bi.add_argument("--rows", type=int, default=1_000_000, help="synthetic identifier rows")
+    bi.add_argument("--write", action="store_true", help="write the figures into their section of --output")
+    bi.add_argument("--output", type=Path, default=PROJECT_ROOT / "docs" / "benchmarks.md")
     su = sub.add_parser("suites")
     su.add_argument("--write", action="store_true", help="write the generated suites (default: check only)")
     args = parser.parse_args(argv)
@@ -257,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         "airflow": cmd_airflow,
         "bench": cmd_bench,
         "bench-load": cmd_bench_load,
+        "bench-identity": cmd_bench_identity,
         "suites": cmd_suites,
     }[args.command]
     return handler(settings, args)
