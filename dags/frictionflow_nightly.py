@@ -10,6 +10,8 @@ One night of the customer-context and friction warehouse, for the business date 
    ERP's manifest, MDM's snapshot, marketing's export) waits for it with a deferrable sensor up to its
    deadline, then fails clearly; logistics parts and the contact-centre API have no marker to wait for;
 3. **reconcile**: every batch's ledger must balance (received = loaded + quarantined + duplicates);
+   **erase_personal_data**, once every pull has finished (even a failed one): every erasure request
+   received so far is applied to the raw layer and the quarantine, idempotently (`meta.erasure_log`);
    **compliance_report** beside the gate: marketing sends that breached a withdrawn consent, counted
    into `meta.consent_breaches` (reported, not blocking);
 4. **raw_gate**: Great Expectations on the night's raw rows;
@@ -93,6 +95,13 @@ def frictionflow_nightly():
 
         return tasks.reconcile(data_interval_start)
 
+    # After every pull, failed ones included (what did load must still be erased), and before anything reads raw.
+    @task(trigger_rule="all_done")
+    def erase_personal_data(run_id=None, data_interval_start=None):
+        from frictionflow import tasks
+
+        return tasks.erase_personal_data(run_id, data_interval_start)
+
     @task(retries=0)
     def compliance_report(data_interval_start=None):
         from frictionflow import tasks
@@ -117,9 +126,10 @@ def frictionflow_nightly():
 
         return tasks.publish(run_id, data_interval_start, data_interval_end)
 
-    reconciled = prepare_warehouse() >> extract_load() >> reconcile()
-    reconciled >> compliance_report()  # reported, never blocking: the source misbehaved, not the data
-    reconciled >> raw_gate() >> dbt_task_group() >> published_gate() >> publish()
+    loaded = prepare_warehouse() >> extract_load()
+    ready = [loaded >> reconcile(), loaded >> erase_personal_data()]
+    ready >> compliance_report()  # reported, never blocking: the source misbehaved, not the data
+    ready >> raw_gate() >> dbt_task_group() >> published_gate() >> publish()
 
 
 def _pull(system: str, entity: str, data_interval_start=None, data_interval_end=None):

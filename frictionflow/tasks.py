@@ -161,6 +161,15 @@ def compliance_report(interval_start: datetime) -> int:
     return breaches
 
 
+def erase_personal_data(run_id: str, interval_start: datetime) -> dict[str, dict[str, int]]:
+    from frictionflow.erasure import erase_personal_data as erase
+
+    scrubbed = erase(connection_dsn(WAREHOUSE_CONN_ID), run_id, interval_start)
+    rows = sum(n for tables in scrubbed.values() for n in tables.values())
+    log.info("erasure: %d row(s) scrubbed for %d request(s); see meta.erasure_log", rows, len(scrubbed))
+    return scrubbed
+
+
 def quality_gate(layer: str, run_id: str, interval_start: datetime) -> str:
     from frictionflow.quality.gate import enforce, run_gate
 

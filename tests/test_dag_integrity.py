@@ -51,6 +51,20 @@ def test_no_cycles_and_gate_before_publish(dagbag):
     assert all(t.task_id in upstream for t in dbt_tasks)
 
 
+def test_erasure_runs_after_every_pull_and_before_anything_reads_raw(dagbag):
+    """The erasure scrubs what every pull loaded, even when one failed (all_done); the gate, the compliance
+    report and every dbt model only ever read raw after it."""
+    dag = dagbag.dags["frictionflow_nightly"]
+    erase = dag.get_task("erase_personal_data")
+    assert erase.trigger_rule == "all_done"
+    upstream = {t.task_id for t in erase.get_flat_relatives(upstream=True)}
+    pulls = {t.task_id for t in dag.tasks if t.task_id.startswith("extract_load.pull_")}
+    assert pulls and pulls <= upstream
+    downstream = {t.task_id for t in erase.get_flat_relatives(upstream=False)}
+    dbt_tasks = {t.task_id for t in dag.tasks if t.task_id.startswith("dbt.")}
+    assert {"raw_gate", "compliance_report", "published_gate", "publish"} | dbt_tasks <= downstream
+
+
 def test_sources_use_their_pools(dagbag):
     from frictionflow.sources import source_configs
 

@@ -131,6 +131,15 @@ create table if not exists meta.restatements (
     recorded_at timestamptz not null default clock_timestamp()
 );
 create index if not exists restatements_period on meta.restatements (metric, period);
+-- What each night's erasure did (frictionflow.erasure): rows scrubbed per request and table, and the run.
+create table if not exists meta.erasure_log (
+    request_id text not null,
+    table_name text not null,
+    data_interval_start timestamptz not null,
+    rows_scrubbed bigint not null,
+    run_id text not null,
+    primary key (request_id, table_name, data_interval_start)
+);
 """
 
 RESTRICTED_DDL = """
@@ -145,6 +154,19 @@ language sql stable parallel safe
 as $$
     select encode(sha256(convert_to((select key from restricted.pseudonymisation_key) || '|' || value, 'UTF8')), 'hex')
 $$;
+-- Identifiers of erased customers (frictionflow.erasure), kept so that rows delivered again or late are
+-- scrubbed too: keys as they are, emails and phones only as pseudonymise('email:' / 'phone:' || normalised).
+create table if not exists restricted.erased_identifiers (
+    request_id text not null,
+    identifier_type text not null check (identifier_type in (
+        'crm_contact_id', 'erp_customer_no', 'mdm_golden_id', 'anonymous_id', 'email_hash', 'phone_hash'
+    )),
+    identifier text not null,
+    found_in text not null,
+    data_interval_start timestamptz not null,
+    primary key (request_id, identifier_type, identifier)
+);
+create index if not exists erased_identifiers_identifier on restricted.erased_identifiers (identifier_type, identifier);
 """
 
 
@@ -197,3 +219,9 @@ def _ensure_bi_role(conn: psycopg.Connection) -> None:
         sql.SQL("grant connect on database {} to {}").format(sql.Identifier(database), sql.Identifier(BI_ROLE))
     )
     conn.execute(sql.SQL("revoke all on schema public from {}").format(sql.Identifier(BI_ROLE)))
+    # Personal data (raw, staging, intermediate, the restricted key and erasure list) is the pipeline's only:
+    # nothing reaches it through PUBLIC, whatever roles are added later. Functions are executable by PUBLIC
+    # by default: the pseudonymisation function is not (a role that could call it could test guesses).
+    for schema in (RAW_SCHEMA, "meta", "restricted", *DBT_SCHEMAS):
+        conn.execute(sql.SQL("revoke all on schema {} from public").format(sql.Identifier(schema)))
+    conn.execute("revoke execute on all functions in schema restricted from public")

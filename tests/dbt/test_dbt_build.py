@@ -16,7 +16,7 @@ import psycopg
 from tests.dbt import fixture_raw as fx
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
-MARTS = ("fct_journeys", "fct_friction_events", "fct_friction_daily")
+MARTS = ("fct_journeys", "fct_friction_events", "fct_friction_daily", "dim_customer_context", "customer_key_changes")
 
 
 def _pseudonym(value: str) -> str:

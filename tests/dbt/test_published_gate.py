@@ -23,6 +23,16 @@ CUSTOM_INJECTIONS = {
     "referential integrity": "update {t} set journey_id = 'no-such-journey' "
     "where ctid = (select min(ctid) from {t} where journey_id is not null)",
     "daily totals reconcile": "update {t} set friction_events = friction_events + 1 where " + FIRST_ROW,
+    "consent honoured": "update {t} set orders_30d = 1 where ctid = (select min(ctid) from {t} "
+    "where not has_consented_to_personalisation)",
+    # A customer who asked for erasure still has a context (the fixture's Carol did ask).
+    "erasure honoured": "insert into {t} (customer_key, has_consented_to_mail_marketing, "
+    "has_consented_to_sms_marketing, has_consented_to_analytics, has_consented_to_personalisation, open_case_count) "
+    "select restricted.pseudonymise(m.customer_key), false, false, false, false, 0 "
+    "from intermediate.int_identity__customer_map m inner join staging.stg_crm__erasure_requests e "
+    "on m.identifier_type = 'crm_contact_id' and m.identifier_value = e.contact_id",
+    "a removal has no surviving key": "update {t} set customer_key = previous_customer_key where "
+    "ctid = (select min(ctid) from {t} where change_type = 'removed')",
     # The mart shrank to one row overnight (history: the last publication, written by the test).
     "volume": "delete from {t} where ctid <> (select min(ctid) from {t})",
 }
@@ -41,10 +51,25 @@ def _gate(dsn: str, specs: list[dict], gx_root, run_id: str):
     )
 
 
+# The fixture is one night: no key has moved yet. Three key changes of a later night (one of each kind), so
+# every check on customer_key_changes has rows to break.
+KEY_CHANGES = """
+insert into audit.customer_key_changes (customer_key_change_id, business_date, data_interval_start, change_type,
+    previous_customer_key, customer_key, identifier_count, cause)
+select md5(kind), date '2026-11-12', timestamptz '2026-11-12 00:00:00+00', kind,
+    restricted.pseudonymise('old-' || kind),
+    case when kind <> 'removed' then restricted.pseudonymise('new-' || kind) end,
+    1, 'a test night'
+from unnest(array['merge', 'split', 'removed']) as kind
+"""
+
+
 @pytest.fixture(scope="module")
 def marts(built):
     with psycopg.connect(built["dsn"]) as conn:
         conn.execute(META_DDL)
+        if conn.execute("select count(*) from audit.customer_key_changes").fetchone()[0] < 3:
+            conn.execute(KEY_CHANGES)
     return built["dsn"]
 
 
