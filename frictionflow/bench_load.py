@@ -616,8 +616,9 @@ def report(results: list[Result], rows: int, scale: int, repeats: int, server: s
 
 
 def write_section(text: str, path: Path = RESULTS_FILE) -> None:
-    """Replace the `## ` section that `text` starts with in `path`, or append it; other sections are kept."""
-    heading = text.splitlines()[0]
+    """Replace the `## ` sections `text` holds in `path` (at the first one's place), or append them; other
+    sections are kept."""
+    headings = {line for line in text.splitlines() if line.startswith("## ")}
     current = path.read_text() if path.exists() else "# Benchmarks\n"
     blocks, block = [], []
     for line in current.splitlines():
@@ -626,9 +627,10 @@ def write_section(text: str, path: Path = RESULTS_FILE) -> None:
             block = []
         block.append(line)
     blocks.append(block)
-    body = [b for b in blocks if b[0] != heading]
+    body = [b for b in blocks if b[0] not in headings]
     replaced = ["\n".join(b).rstrip() + "\n" for b in body]
-    at = next((i for i, b in enumerate(blocks) if b[0] == heading), None)
+    first = next((i for i, b in enumerate(blocks) if b[0] in headings), None)
+    at = None if first is None else sum(1 for b in blocks[:first] if b[0] not in headings)
     new = text.rstrip() + "\n"
     if at is None:
         replaced.append(new)

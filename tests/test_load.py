@@ -390,3 +390,16 @@ def test_columnar_csv_reader_reads_what_the_record_reader_reads(tmp_path, broken
     assert _as_records(blocks) == records
     assert got == expected
     assert any(r.parse_error for r in records) == broken
+
+
+def test_benchmark_sections_are_replaced_in_place_and_others_kept(tmp_path):
+    """`make bench` writes several sections at once: each replaces its old copy where it stood, none doubles."""
+    from frictionflow.bench_load import write_section
+
+    path = tmp_path / "benchmarks.md"
+    path.write_text("# Benchmarks\n\n## dbt\nold dbt\n\n## gate\nold gate\n\n## loader\nloader figures\n")
+    write_section("## dbt\nnew dbt\n\n## gate\nnew gate\n\n## identity\nnew identity", path)
+    text = path.read_text()
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    assert headings == ["## dbt", "## gate", "## identity", "## loader"]
+    assert "old" not in text and "loader figures" in text
