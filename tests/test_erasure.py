@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, date, datetime, time, timedelta
-from urllib.parse import urlsplit, urlunsplit
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -24,8 +23,8 @@ import pytest
 
 from frictionflow.contracts import all_systems, load_contract
 from frictionflow.erasure import MARKER_PREFIX, erase_personal_data, pii_entities
-from frictionflow.sources import source_configs
 from tests.nightly_helpers import fingerprint
+from tests.pipeline_world import night_interval, pipeline_world, pull_night
 
 FIRST, LAST = date(2026, 11, 2), date(2026, 11, 5)
 LONDON = ZoneInfo("Europe/London")
@@ -40,38 +39,10 @@ ROW_KEYS = {
 }
 
 
-def _interval(night: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(night, time(0), LONDON).astimezone(UTC)
-    return start, datetime.combine(night + timedelta(days=1), time(0), LONDON).astimezone(UTC)
-
-
-def _pull_all(night: date) -> dict[tuple[str, str], str]:
-    from frictionflow import tasks
-
-    start, end = _interval(night)
-    failures = {}
-    for source in source_configs().values():
-        for entity in source.entities:
-            try:
-                tasks.pull(source.system, entity, start, end)
-            except Exception as exc:  # a source not there yet (a late ERP set): the next night loads it
-                failures[(source.system, entity)] = f"{type(exc).__name__}: {exc}"
-    return failures
-
-
 @pytest.fixture(scope="module")
 def warehouse(settings, tmp_path_factory):
-    from frictionflow.sandbox import Sandbox, SandboxConfig
-    from frictionflow.sandbox.contact_center_api import start_api_server
-    from frictionflow.warehouse.bootstrap import bootstrap_warehouse, drop_database, ensure_database
+    from frictionflow.sandbox import SandboxConfig
 
-    work = tmp_path_factory.mktemp("erasure")
-    warehouse_db, crm_db = "ff_erasure", "ff_erasure_crm"
-    for db in (warehouse_db, crm_db):
-        drop_database(settings.maintenance_dsn, db)
-    ensure_database(settings.maintenance_dsn, warehouse_db)
-    dsn = settings.database_dsn(warehouse_db)
-    bootstrap_warehouse(dsn, "erasure-key")
     # Enough customers for a few erasure requests inside four nights; duplicates and merges turned up so
     # that some identifiers are linked only through MDM.
     config = SandboxConfig(
@@ -81,51 +52,17 @@ def warehouse(settings, tmp_path_factory):
         end_date=LAST,
         quirk_rates={"duplicate_contact": 0.2, "mdm_unmerged_duplicate": 0.1, "mdm_merge": 0.1},
     )
-    sandbox = Sandbox(
-        config,
-        crm_admin_dsn=settings.database_dsn(crm_db),
-        landing_dir=work / "landing",
-        ground_truth_dir=work / "ground_truth",
-        contact_center_dir=work / "contact_center_api",
-    )
-    sandbox.deliver_through(FIRST)
-    crm_parts = urlsplit(settings.database_dsn(crm_db))
-    crm_reader = urlunsplit(crm_parts._replace(netloc="crm_reader@" + crm_parts.netloc.rsplit("@", 1)[-1]))
-    api = start_api_server(work / "contact_center_api", "erasure-token", log_file=work / "api.log")
-    api_parts = urlsplit(api.base_url)
-
-    def postgres(target: str) -> str:
-        p = urlsplit(target)
-        return json.dumps(
-            {"conn_type": "postgres", "host": p.hostname, "port": p.port, "login": p.username or "postgres",
-             "password": p.password or "unused", "schema": p.path.lstrip("/")}
-        )  # fmt: skip
-
-    connections = {
-        "AIRFLOW_CONN_WAREHOUSE": postgres(dsn),
-        "AIRFLOW_CONN_CRM_SOURCE": postgres(crm_reader),
-        "AIRFLOW_CONN_LANDING": json.dumps({"conn_type": "fs", "extra": {"path": str(work / "landing")}}),
-        "AIRFLOW_CONN_CONTACT_CENTER_API": json.dumps(
-            {"conn_type": "http", "host": api_parts.hostname, "port": api_parts.port, "password": "erasure-token"}
-        ),
-    }
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            for name, value in connections.items():
-                mp.setenv(name, value)
+    with pipeline_world(settings, tmp_path_factory.mktemp("erasure"), "erasure", config) as world:
+        with world.connected():
             night = FIRST
             while night <= LAST:
-                sandbox.deliver_through(night)
-                _pull_all(night)
+                world.sandbox.deliver_through(night)
+                pull_night(night)
                 night += timedelta(days=1)
-    finally:
-        api.stop()
-    truth = work / "ground_truth"
-    persons = pd.read_csv(truth / "persons.csv", dtype=str, keep_default_na=False)
-    identities = pd.read_csv(truth / "identities.csv", dtype=str, keep_default_na=False)
-    yield {"dsn": dsn, "persons": persons, "identities": identities}
-    drop_database(settings.maintenance_dsn, warehouse_db)
-    drop_database(settings.maintenance_dsn, crm_db)
+        world.api.stop()
+        persons = pd.read_csv(world.truth / "persons.csv", dtype=str, keep_default_na=False)
+        identities = pd.read_csv(world.truth / "identities.csv", dtype=str, keep_default_na=False)
+        yield {"dsn": world.dsn, "persons": persons, "identities": identities}
 
 
 def _rows(dsn: str, query: str, *params) -> list[tuple]:
@@ -240,7 +177,7 @@ def erased(warehouse):
         warehouse["identities"].person_id.isin(person.person_ids) & (warehouse["identities"].identifier_type == "phone")
     ]
     phone = phone_rows.value.iloc[0] if len(phone_rows) else None
-    night = _interval(LAST)[0]
+    night = night_interval(LAST)[0]
     with psycopg.connect(dsn) as conn:
         quarantine = (
             "insert into meta.quarantine (source_system, entity, batch_id, source_location, record_number, reason, "

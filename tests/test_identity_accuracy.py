@@ -10,40 +10,20 @@ frictionflow.identity_score against identities.csv, beside the MDM-only baseline
 
 from __future__ import annotations
 
-import json
 import os
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
-from zoneinfo import ZoneInfo
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 
-from frictionflow.sources import source_configs
+from tests.pipeline_world import pipeline_world, pull_night
 
 FIRST, MIDDLE, LAST = date(2026, 11, 3), date(2026, 11, 9), date(2026, 11, 12)
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 UPSTREAM = ["+int_identity__customer_map", "+customer_key_changes"]
 IDENTITY = ["path:models/intermediate/identity", "customer_key_changes"]
-
-
-def _interval(night: date) -> tuple[datetime, datetime]:
-    london = ZoneInfo("Europe/London")
-    start = datetime.combine(night, time(0), london).astimezone(UTC)
-    return start, datetime.combine(night + timedelta(days=1), time(0), london).astimezone(UTC)
-
-
-def _pull_night(night: date) -> None:
-    from frictionflow import tasks
-
-    start, end = _interval(night)
-    for source in source_configs().values():
-        for entity in source.entities:
-            try:
-                tasks.pull(source.system, entity, start, end)
-            except Exception:  # a delivery the contract lets fail (a late ERP set): pulled again next night
-                pass
 
 
 def _dbt_build(dsn: str, target: Path) -> None:
@@ -89,69 +69,26 @@ HISTORY = "select * from intermediate.int_identity__customer_key_history order b
 
 @pytest.fixture(scope="module")
 def resolved(settings, tmp_path_factory):
-    from frictionflow.sandbox import Sandbox, SandboxConfig
-    from frictionflow.sandbox.contact_center_api import start_api_server
-    from frictionflow.warehouse.bootstrap import bootstrap_warehouse, drop_database, ensure_database
+    from frictionflow.sandbox import SandboxConfig
 
-    work = tmp_path_factory.mktemp("identity")
-    warehouse_db, crm_db = "ff_identity", "ff_identity_crm"
-    for db in (warehouse_db, crm_db):
-        drop_database(settings.maintenance_dsn, db)
-    ensure_database(settings.maintenance_dsn, warehouse_db)
-    warehouse = settings.database_dsn(warehouse_db)
-    bootstrap_warehouse(warehouse, "identity-key")
     config = SandboxConfig(seed=4, customers=600, start_date=FIRST, end_date=LAST)
-    sandbox = Sandbox(
-        config,
-        crm_admin_dsn=settings.database_dsn(crm_db),
-        landing_dir=work / "landing",
-        ground_truth_dir=work / "ground_truth",
-        contact_center_dir=work / "contact_center_api",
-    )
-    sandbox.deliver_through(FIRST)
-    crm_parts = urlsplit(settings.database_dsn(crm_db))
-    crm_reader = urlunsplit(crm_parts._replace(netloc="crm_reader@" + crm_parts.netloc.rsplit("@", 1)[-1]))
-    token = "identity-token"
-    api = start_api_server(work / "contact_center_api", token, log_file=work / "api.log")
-    api_parts = urlsplit(api.base_url)
-
-    def postgres(dsn: str) -> str:
-        p = urlsplit(dsn)
-        return json.dumps(
-            {"conn_type": "postgres", "host": p.hostname, "port": p.port, "login": p.username or "postgres",
-             "password": p.password or "unused", "schema": p.path.lstrip("/")}
-        )  # fmt: skip
-
-    connections = {
-        "AIRFLOW_CONN_WAREHOUSE": postgres(warehouse),
-        "AIRFLOW_CONN_CRM_SOURCE": postgres(crm_reader),
-        "AIRFLOW_CONN_LANDING": json.dumps({"conn_type": "fs", "extra": {"path": str(work / "landing")}}),
-        "AIRFLOW_CONN_CONTACT_CENTER_API": json.dumps(
-            {"conn_type": "http", "host": api_parts.hostname, "port": api_parts.port, "password": token}
-        ),
-    }
-    target = work / "dbt_target"
-    runs = {}
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            for name, value in connections.items():
-                mp.setenv(name, value)
+    with pipeline_world(settings, tmp_path_factory.mktemp("identity"), "identity", config) as world:
+        target = world.work / "dbt_target"
+        runs = {}
+        with world.connected():
             night = FIRST
             while night <= LAST:
-                sandbox.deliver_through(night)
-                _pull_night(night)
+                world.sandbox.deliver_through(night)
+                pull_night(night)  # a delivery the contract lets fail (a late ERP set) loads the next night
                 if night == MIDDLE:
-                    _dbt_build(warehouse, target)
+                    _dbt_build(world.dsn, target)
                 night += timedelta(days=1)
-        _dbt_build(warehouse, target)
-        runs["history"] = _rows(warehouse, HISTORY)
-        _dbt_build(warehouse, target)  # the same night again
-        runs["history_rerun"] = _rows(warehouse, HISTORY)
-    finally:
-        api.stop()
-    yield {"dsn": warehouse, "truth": work / "ground_truth", **runs}
-    drop_database(settings.maintenance_dsn, warehouse_db)
-    drop_database(settings.maintenance_dsn, crm_db)
+        world.api.stop()
+        _dbt_build(world.dsn, target)
+        runs["history"] = _rows(world.dsn, HISTORY)
+        _dbt_build(world.dsn, target)  # the same night again
+        runs["history_rerun"] = _rows(world.dsn, HISTORY)
+        yield {"dsn": world.dsn, "truth": world.truth, **runs}
 
 
 def test_precision_and_recall_against_the_ground_truth(resolved):

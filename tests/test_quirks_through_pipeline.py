@@ -11,15 +11,14 @@ The ground truth's quirks.csv then says, record by record, what the pipeline mus
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 import psycopg
 import pytest
 
-from frictionflow.sources import source_configs
+from tests.pipeline_world import night_interval, pipeline_world, pull_night
 
 FIRST, LAST = date(2026, 10, 23), date(2026, 10, 30)  # 25 Oct: the clocks go back in London
 RATES = {
@@ -41,107 +40,39 @@ RATES = {
 }
 
 
-def _interval(night: date) -> tuple[datetime, datetime]:
-    from zoneinfo import ZoneInfo
-
-    london = ZoneInfo("Europe/London")
-    start = datetime.combine(night, time(0), london).astimezone(UTC)
-    return start, datetime.combine(night + timedelta(days=1), time(0), london).astimezone(UTC)
-
-
-def _pull_all(night: date, only: set[tuple[str, str]] | None = None) -> dict[tuple[str, str], str]:
-    """Pull every source entity for the night; returns the failures (system, entity) -> error text."""
-    from frictionflow import tasks
-
-    start, end = _interval(night)
-    failures = {}
-    for source in source_configs().values():
-        for entity in source.entities:
-            if only is not None and (source.system, entity) not in only:
-                continue
-            try:
-                tasks.pull(source.system, entity, start, end)
-            except Exception as exc:  # what fails the Airflow task: kept, and asserted on below
-                failures[(source.system, entity)] = f"{type(exc).__name__}: {exc}"
-    return failures
-
-
 @pytest.fixture(scope="module")
 def pipeline(settings, tmp_path_factory):
-    from frictionflow.sandbox import Sandbox, SandboxConfig
-    from frictionflow.sandbox.contact_center_api import start_api_server
-    from frictionflow.warehouse.bootstrap import bootstrap_warehouse, drop_database, ensure_database
+    from frictionflow import tasks
+    from frictionflow.sandbox import SandboxConfig
 
-    work = tmp_path_factory.mktemp("quirks")
-    warehouse_db, crm_db = "ff_quirks", "ff_quirks_crm"
-    for db in (warehouse_db, crm_db):
-        drop_database(settings.maintenance_dsn, db)
-    ensure_database(settings.maintenance_dsn, warehouse_db)
-    warehouse = settings.database_dsn(warehouse_db)
-    bootstrap_warehouse(warehouse, "quirks-key")
     config = SandboxConfig(seed=9, customers=800, start_date=FIRST, end_date=LAST, quirk_rates=RATES)
-    sandbox = Sandbox(
-        config,
-        crm_admin_dsn=settings.database_dsn(crm_db),
-        landing_dir=work / "landing",
-        ground_truth_dir=work / "ground_truth",
-        contact_center_dir=work / "contact_center_api",
-    )
-    sandbox.deliver_through(FIRST)
-    crm_parts = urlsplit(settings.database_dsn(crm_db))
-    crm_reader = urlunsplit(crm_parts._replace(netloc="crm_reader@" + crm_parts.netloc.rsplit("@", 1)[-1]))
-    token = "quirks-token"
-    api = start_api_server(work / "contact_center_api", token, log_file=work / "api.log")
-    api_parts = urlsplit(api.base_url)
-
-    def postgres(dsn: str) -> str:
-        p = urlsplit(dsn)
-        return json.dumps(
-            {"conn_type": "postgres", "host": p.hostname, "port": p.port, "login": p.username or "postgres",
-             "password": p.password or "unused", "schema": p.path.lstrip("/")}
-        )  # fmt: skip
-
-    connections = {
-        "AIRFLOW_CONN_WAREHOUSE": postgres(warehouse),
-        "AIRFLOW_CONN_CRM_SOURCE": postgres(crm_reader),
-        "AIRFLOW_CONN_LANDING": json.dumps({"conn_type": "fs", "extra": {"path": str(work / "landing")}}),
-        "AIRFLOW_CONN_CONTACT_CENTER_API": json.dumps(
-            {"conn_type": "http", "host": api_parts.hostname, "port": api_parts.port, "password": token}
-        ),
-    }
-    failed_nights: dict[date, dict[tuple[str, str], str]] = {}  # every failure, as the task reported it
-    unresolved: dict[date, set[tuple[str, str]]] = {}  # still failing after the source's fix
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in connections.items():
-            mp.setenv(name, value)
-        night = FIRST
-        while night <= LAST:
-            sandbox.deliver_through(night)
-            # Earlier failed tasks, re-run this morning now that the sources fixed them (if they did).
-            for earlier in list(unresolved):
-                unresolved[earlier] = set(_pull_all(earlier, only=unresolved[earlier]))
-                if not unresolved[earlier]:
-                    del unresolved[earlier]
-            failures = _pull_all(night)
-            if failures:
-                failed_nights[night] = failures
-                unresolved[night] = set(failures)
-            night += timedelta(days=1)
-        from frictionflow import tasks
-
-        for i in range((LAST - FIRST).days + 1):
-            tasks.compliance_report(_interval(FIRST + timedelta(days=i))[0])
-    api.stop()
-    truth = work / "ground_truth"
-    yield {
-        "dsn": warehouse,
-        "failures": failed_nights,
-        "unresolved": unresolved,
-        "truth": truth,
-        "landing": work / "landing",
-    }
-    drop_database(settings.maintenance_dsn, warehouse_db)
-    drop_database(settings.maintenance_dsn, crm_db)
+    with pipeline_world(settings, tmp_path_factory.mktemp("quirks"), "quirks", config) as world:
+        failed_nights: dict[date, dict[tuple[str, str], str]] = {}  # every failure, as the task reported it
+        unresolved: dict[date, set[tuple[str, str]]] = {}  # still failing after the source's fix
+        with world.connected():
+            night = FIRST
+            while night <= LAST:
+                world.sandbox.deliver_through(night)
+                # Earlier failed tasks, re-run this morning now that the sources fixed them (if they did).
+                for earlier in list(unresolved):
+                    unresolved[earlier] = set(pull_night(earlier, only=unresolved[earlier]))
+                    if not unresolved[earlier]:
+                        del unresolved[earlier]
+                failures = pull_night(night)
+                if failures:
+                    failed_nights[night] = failures
+                    unresolved[night] = set(failures)
+                night += timedelta(days=1)
+            for i in range((LAST - FIRST).days + 1):
+                tasks.compliance_report(night_interval(FIRST + timedelta(days=i))[0])
+        world.api.stop()
+        yield {
+            "dsn": world.dsn,
+            "failures": failed_nights,
+            "unresolved": unresolved,
+            "truth": world.truth,
+            "landing": world.work / "landing",
+        }
 
 
 def _quirks(pipeline) -> pd.DataFrame:
@@ -369,7 +300,7 @@ def test_contact_centre_versions_and_api_faults(pipeline):
         "select interaction_id, count(*), count(csat), bool_or(csat is null) from raw.contact_center__interaction "
         "where interaction_id = any(%s) group by 1 having min(started_at) >= %s",
         csat,
-        _interval(FIRST)[0],
+        night_interval(FIRST)[0],
     )
     assert versions
     assert all(n >= 2 and had_none for _, n, rated, had_none in versions if rated), versions
