@@ -23,12 +23,11 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg
 
 from frictionflow.bench_load import write_section
-from frictionflow.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
+from frictionflow.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings, dbt_profile_env
 
 SECTION = "## Identity resolution in PostgreSQL: {rows} identifier rows"  # one section per size measured
 RESULTS_FILE = PROJECT_ROOT / "docs" / "benchmarks.md"
@@ -89,29 +88,13 @@ def _dbt_run(dsn: str, models: tuple[str, ...], target: Path) -> dict[str, float
     """Run the models with dbt (in-process); seconds per model."""
     from dbt.cli.main import dbtRunner
 
-    parts = urlsplit(dsn)
-    env = {
-        "FRICTIONFLOW_DBT_HOST": parts.hostname or "127.0.0.1",
-        "FRICTIONFLOW_DBT_PORT": str(parts.port or 5432),
-        "FRICTIONFLOW_DBT_USER": parts.username or "postgres",
-        "FRICTIONFLOW_DBT_PASSWORD": parts.password or "",
-        "FRICTIONFLOW_DBT_DBNAME": parts.path.lstrip("/"),
-    }
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    try:
+    with dbt_profile_env(dsn):
         args = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
         args += ["--target-path", str(target), "--log-path", str(target / "logs"), "--quiet", "--threads", "1"]
         result = dbtRunner().invoke(["run", "--select", *models, *args])
         if not result.success:
             raise RuntimeError(f"dbt run failed: {result.exception or [r.message for r in result.result or []]}")
         return {r.node.name: float(r.execution_time) for r in result.result}
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def run(settings: Settings, rows: int = 1_000_000, log: Callable[[str], None] = print) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -123,3 +125,27 @@ def contact_center_token(settings: Settings) -> str:
         token_file.write_text(secrets.token_urlsafe(32))
         token_file.chmod(0o600)
     return token_file.read_text().strip()
+
+
+@contextmanager
+def dbt_profile_env(dsn: str) -> Iterator[None]:
+    """dbt_project/profiles.yml's FRICTIONFLOW_DBT_* variables pointed at `dsn` for an in-process dbtRunner
+    (benchmarks, tests); the previous values come back afterwards."""
+    parts = urlsplit(dsn)
+    env = {
+        "FRICTIONFLOW_DBT_HOST": parts.hostname or "127.0.0.1",
+        "FRICTIONFLOW_DBT_PORT": str(parts.port or 5432),
+        "FRICTIONFLOW_DBT_USER": parts.username or "postgres",
+        "FRICTIONFLOW_DBT_PASSWORD": parts.password or "",
+        "FRICTIONFLOW_DBT_DBNAME": parts.path.lstrip("/"),
+    }
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -10,14 +10,13 @@ frictionflow.identity_score against identities.csv, beside the MDM-only baseline
 
 from __future__ import annotations
 
-import os
 from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 
+from frictionflow.settings import dbt_profile_env
 from tests.pipeline_world import pipeline_world, pull_night
 
 FIRST, MIDDLE, LAST = date(2026, 11, 3), date(2026, 11, 9), date(2026, 11, 12)
@@ -29,17 +28,7 @@ IDENTITY = ["path:models/intermediate/identity", "customer_key_changes"]
 def _dbt_build(dsn: str, target: Path) -> None:
     from dbt.cli.main import dbtRunner
 
-    parts = urlsplit(dsn)
-    env = {
-        "FRICTIONFLOW_DBT_HOST": parts.hostname or "127.0.0.1",
-        "FRICTIONFLOW_DBT_PORT": str(parts.port or 5432),
-        "FRICTIONFLOW_DBT_USER": parts.username or "postgres",
-        "FRICTIONFLOW_DBT_PASSWORD": parts.password or "",
-        "FRICTIONFLOW_DBT_DBNAME": parts.path.lstrip("/"),
-    }
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    try:
+    with dbt_profile_env(dsn):
         args = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
         args += ["--target-path", str(target), "--log-path", str(target / "logs"), "--quiet"]
         # The identity models and what they read, then the identity models' data and unit tests.
@@ -51,12 +40,6 @@ def _dbt_build(dsn: str, target: Path) -> None:
                 if str(r.status) not in ("success", "pass")
             ]
             assert result.success, f"dbt {command[0]} failed: {result.exception or failures}"
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _rows(dsn: str, query: str) -> list[tuple]:

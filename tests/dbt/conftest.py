@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -11,6 +10,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from frictionflow.settings import dbt_profile_env
 from tests.dbt import fixture_raw as fx
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
@@ -26,34 +26,20 @@ def built(tmp_path_factory, settings):
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     database_dsn = urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
-    parts = urlsplit(server)
-    env = {
-        "FRICTIONFLOW_DBT_HOST": parts.hostname or "127.0.0.1",
-        "FRICTIONFLOW_DBT_PORT": str(parts.port or 5432),
-        "FRICTIONFLOW_DBT_USER": parts.username or "postgres",
-        "FRICTIONFLOW_DBT_PASSWORD": parts.password or "",
-        "FRICTIONFLOW_DBT_DBNAME": name,
-    }
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
     target = tmp_path_factory.mktemp("dbt_target")
     try:
-        fx.load_fixture(database_dsn)
-        args = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
-        args += ["--target-path", str(target), "--log-path", str(target / "logs")]
-        result = dbtRunner().invoke(["build", *args])
-        failures = [
-            f"{r.node.unique_id}: {r.status} {r.message}"
-            for r in (result.result or [])
-            if str(r.status) not in ("success", "pass")
-        ]
-        assert result.success, f"dbt build failed: {result.exception or failures}"
-        yield {"dsn": database_dsn, "target": target}
+        with dbt_profile_env(database_dsn):
+            fx.load_fixture(database_dsn)
+            args = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+            args += ["--target-path", str(target), "--log-path", str(target / "logs")]
+            result = dbtRunner().invoke(["build", *args])
+            failures = [
+                f"{r.node.unique_id}: {r.status} {r.message}"
+                for r in (result.result or [])
+                if str(r.status) not in ("success", "pass")
+            ]
+            assert result.success, f"dbt build failed: {result.exception or failures}"
+            yield {"dsn": database_dsn, "target": target}
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         with psycopg.connect(server, autocommit=True) as conn:
             conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
