@@ -163,6 +163,25 @@ def test_a_reloaded_past_batch_is_named_as_the_cause(fresh_database):
     assert "erp.sales_orders.2026-11-19" in detail
 
 
+def test_a_number_moved_by_tonights_identity_merges_is_named_as_such(fresh_database):
+    d2 = date(2026, 11, 19)
+    night2 = NIGHT - timedelta(days=1)
+    _stage_metric(fresh_database, [(d2, "web", 5, 0.2)])
+    publish(fresh_database, "night-2", night2, night2 + timedelta(days=1), [SPEC])
+    with psycopg.connect(fresh_database) as conn:
+        # Tonight identity resolution merged two customers (the audit dbt writes beside the marts).
+        conn.execute(
+            "create table audit.customer_key_changes as select %s::timestamptz as data_interval_start, "
+            "'merge'::text as change_type",
+            (NIGHT,),
+        )
+    _stage_metric(fresh_database, [(d2, "web", 4, 0.2)])
+    publish(fresh_database, "night-3", NIGHT, NIGHT + timedelta(days=1), [SPEC])
+    with psycopg.connect(fresh_database) as conn:
+        cause, detail = conn.execute("select cause, cause_detail from meta.restatements").fetchone()
+    assert cause == "identity_merge", detail
+
+
 def test_published_friction_metric_declares_its_restatement_watch():
     specs = {s.table: s for s in restatement_specs(DBT_MANIFEST)}
     assert "fct_friction_daily" in specs, "dbt parse the project first (make test does)"
