@@ -30,6 +30,7 @@ import os
 import platform
 import random
 import resource
+import secrets
 import statistics
 import subprocess
 import sys
@@ -513,7 +514,7 @@ def run(
     results = []
     with tempfile.TemporaryDirectory(prefix="ff_bench_load_", dir=work_dir) as tmp:
         try:
-            bootstrap_warehouse(dsn, "bench-load-key")
+            bootstrap_warehouse(dsn, secrets.token_urlsafe(16))
             files: dict[tuple[str, int], Path] = {}
             for name in kinds or list(KINDS):
                 kind = KINDS[name]

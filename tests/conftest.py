@@ -8,6 +8,7 @@ server, in databases named for this session, dropped afterwards.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import tempfile
@@ -102,7 +103,7 @@ def fresh_database(settings):
     name = f"ff_unit_{uuid.uuid4().hex[:8]}"
     ensure_database(settings.maintenance_dsn, name)
     dsn = settings.database_dsn(name)
-    bootstrap_warehouse(dsn, "unit-test-key")
+    bootstrap_warehouse(dsn, secrets.token_urlsafe(16))
     yield dsn
     drop_database(settings.maintenance_dsn, name)
 

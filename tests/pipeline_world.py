@@ -5,6 +5,7 @@ warehouse of their own (the quirks, identity resolution, erasure)."""
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,7 +50,7 @@ def _airflow_postgres(dsn: str) -> str:
     p = urlsplit(dsn)
     return json.dumps(
         {"conn_type": "postgres", "host": p.hostname, "port": p.port, "login": p.username or "postgres",
-         "password": p.password or "unused", "schema": p.path.lstrip("/")}
+         "password": p.password or "", "schema": p.path.lstrip("/")}
     )  # fmt: skip
 
 
@@ -87,7 +88,7 @@ def pipeline_world(settings, work: Path, name: str, config) -> Iterator[Pipeline
         drop_database(settings.maintenance_dsn, db)
     ensure_database(settings.maintenance_dsn, warehouse_db)
     dsn = settings.database_dsn(warehouse_db)
-    bootstrap_warehouse(dsn, f"{name}-key")
+    bootstrap_warehouse(dsn, secrets.token_urlsafe(16))  # keys and tokens: never literals
     sandbox = Sandbox(
         config,
         crm_admin_dsn=settings.database_dsn(crm_db),
@@ -98,7 +99,7 @@ def pipeline_world(settings, work: Path, name: str, config) -> Iterator[Pipeline
     sandbox.deliver_through(config.start_date)
     crm_parts = urlsplit(settings.database_dsn(crm_db))
     crm_reader = urlunsplit(crm_parts._replace(netloc="crm_reader@" + crm_parts.netloc.rsplit("@", 1)[-1]))
-    token = f"{name}-token"
+    token = secrets.token_urlsafe(16)
     api = start_api_server(work / "contact_center_api", token, log_file=work / "api.log")
     api_parts = urlsplit(api.base_url)
     connections = {

@@ -8,6 +8,7 @@ must fail. A failed gate raises, and the DAG only publishes after both gates (te
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -129,7 +130,7 @@ def good_night(tmp_path_factory, settings):
     drop_database(settings.maintenance_dsn, name)
     ensure_database(settings.maintenance_dsn, name)
     dsn = settings.database_dsn(name)
-    bootstrap_warehouse(dsn, "unit-test-key")
+    bootstrap_warehouse(dsn, secrets.token_urlsafe(16))
     _good_night(dsn)
     yield dsn, tmp_path_factory.mktemp("gx")
     drop_database(settings.maintenance_dsn, name)

@@ -56,6 +56,7 @@ Run as a script: `python tests/dbt/fixture_raw.py postgresql://postgres@127.0.0.
 from __future__ import annotations
 
 import json
+import secrets
 import sys
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -64,7 +65,7 @@ import psycopg
 
 from frictionflow.contracts import all_systems, load_contract, to_copy_value
 
-FIXTURE_PSEUDONYMISATION_KEY = "fixture-pseudonymisation-key"
+FIXTURE_PSEUDONYMISATION_KEY = secrets.token_urlsafe(16)  # per run: the tests hash with the same value
 
 ALICE = "003Kd00000AlIcE001"
 BOB = "003Kd00000BoB00002"
