@@ -33,6 +33,12 @@ CUSTOM_INJECTIONS = {
     "on m.identifier_type = 'crm_contact_id' and m.identifier_value = e.contact_id",
     "a removal has no surviving key": "update {t} set customer_key = previous_customer_key where "
     "ctid = (select min(ctid) from {t} where change_type = 'removed')",
+    "every journey of a known customer": "update {t} set customer_key = null "
+    "where ctid = (select min(ctid) from {t} where customer_type = 'contact')",
+    "a friction whose source names": "update {t} set customer_key = null "
+    "where ctid = (select min(ctid) from {t} where customer_type = 'erp_customer')",
+    # A friction in a channel the daily metric never counted.
+    "every friction type and channel": "update {t} set channel = 'marketplace' where " + FIRST_ROW,
     # The mart shrank to one row overnight (history: the last publication, written by the test).
     "volume": "delete from {t} where ctid <> (select min(ctid) from {t})",
 }

@@ -8,7 +8,11 @@
 --   case_reopened               one per reopen: the CRM's reopen_count, or the reopened transitions seen
 --                               if more; the k-th occurs at the k-th reopened transition seen, else at
 --                               the first version whose reopen_count reached k (reopen not seen in the
---                               nightly versions).
+--                               nightly versions);
+--   payment_failed, late_delivery, failed_delivery, stockout   int_friction_events__fulfilment;
+--   queue_abandoned, bot_dead_end, repeat_contact               int_friction_events__contact_center.
+-- customer_identifier_type / customer_identifier name the identifier that resolves the occurrence to a
+-- customer (int_identity__customer_map); null when it names none (a guest case, a stock-out).
 with
 
 web_steps as (
@@ -41,6 +45,38 @@ taxonomy as (
 
 ),
 
+fulfilment_frictions as (
+
+    select * from {{ ref('int_friction_events__fulfilment') }}
+
+),
+
+contact_center_frictions as (
+
+    select * from {{ ref('int_friction_events__contact_center') }}
+
+),
+
+delivery_journey_keys as (
+
+    select
+        journeys.shipment_id,
+        journeys.journey_id
+    from journeys
+    where journeys.journey_type = 'delivery'
+
+),
+
+case_journey_keys as (
+
+    select
+        journeys.case_id,
+        journeys.journey_id
+    from journeys
+    where journeys.journey_type = 'issue_resolution'
+
+),
+
 web_frictions as (
 
     select
@@ -49,11 +85,15 @@ web_frictions as (
         web_steps.journey_type,
         web_steps.customer_id,
         web_steps.customer_type,
+        {{ customer_identifier_type('web_steps.customer_type') }} as customer_identifier_type,
         web_steps.friction_type,
+        web_steps.event_id as source_record_key,
         web_steps.event_at as occurred_at,
         web_steps.channel,
         coalesce(web_steps.page_path, web_steps.event_name) as contact_point,
-        cast(null as text) as case_priority
+        cast(null as text) as case_priority,
+        web_steps.order_no,
+        cast(null as text) as case_id
     from web_steps
     where web_steps.friction_type is not null
 
@@ -67,11 +107,15 @@ abandoned_checkouts as (
         journeys.journey_type,
         journeys.customer_id,
         journeys.customer_type,
+        {{ customer_identifier_type('journeys.customer_type') }} as customer_identifier_type,
         'checkout_abandoned' as friction_type,
+        journeys.journey_id as source_record_key,
         journeys.ended_at as occurred_at,
         journeys.last_channel as channel,
         journeys.last_contact_point as contact_point,
-        cast(null as text) as case_priority
+        cast(null as text) as case_priority,
+        journeys.order_no,
+        cast(null as text) as case_id
     from journeys
     where
         journeys.journey_type = 'buying'
@@ -95,12 +139,16 @@ late_resolutions as (
         case_journeys.journey_type,
         case_journeys.customer_id,
         case_journeys.customer_type,
+        {{ customer_identifier_type('case_journeys.customer_type') }} as customer_identifier_type,
         'resolution_beyond_standard' as friction_type,
+        case_journeys.case_id as source_record_key,
         case_journeys.started_at
         + standard_resolution_times.standard_resolution_hours * interval '1 hour' as occurred_at,
         case_journeys.start_channel as channel,
         case_journeys.last_contact_point as contact_point,
-        case_journeys.case_priority
+        case_journeys.case_priority,
+        case_journeys.order_no,
+        case_journeys.case_id
     from case_journeys
     inner join standard_resolution_times
         on case_journeys.case_priority = standard_resolution_times.priority
@@ -173,7 +221,9 @@ case_reopens as (
         case_journeys.journey_type,
         case_journeys.customer_id,
         case_journeys.customer_type,
+        {{ customer_identifier_type('case_journeys.customer_type') }} as customer_identifier_type,
         'case_reopened' as friction_type,
+        case_journeys.case_id as source_record_key,
         coalesce(
             reopened_transitions.changed_at,
             reopen_counter_times.counted_at,
@@ -181,7 +231,9 @@ case_reopens as (
         ) as occurred_at,
         case_journeys.start_channel as channel,
         case_journeys.last_contact_point as contact_point,
-        case_journeys.case_priority
+        case_journeys.case_priority,
+        case_journeys.order_no,
+        case_journeys.case_id
     from reopens
     inner join case_journeys
         on reopens.case_id = case_journeys.case_id
@@ -206,6 +258,53 @@ unioned as (
     union all
     select * from case_reopens
 
+    union all
+
+    select
+        fulfilment_frictions.friction_event_id,
+        delivery_journey_keys.journey_id,
+        case when delivery_journey_keys.journey_id is not null then 'delivery' end as journey_type,
+        fulfilment_frictions.customer_identifier as customer_id,
+        {{ customer_type_of_identifier(
+            'fulfilment_frictions.customer_identifier_type',
+            "case when fulfilment_frictions.friction_type = 'stockout' then 'none' else 'guest' end"
+        ) }} as customer_type,
+        fulfilment_frictions.customer_identifier_type,
+        fulfilment_frictions.friction_type,
+        fulfilment_frictions.source_record_key,
+        fulfilment_frictions.occurred_at,
+        fulfilment_frictions.channel,
+        fulfilment_frictions.contact_point,
+        cast(null as text) as case_priority,
+        fulfilment_frictions.order_no,
+        fulfilment_frictions.case_id
+    from fulfilment_frictions
+    -- a scan whose shipment row has not arrived has no delivery journey yet
+    left join delivery_journey_keys
+        on fulfilment_frictions.shipment_id = delivery_journey_keys.shipment_id
+
+    union all
+
+    select
+        contact_center_frictions.friction_event_id,
+        case_journey_keys.journey_id,
+        case when case_journey_keys.journey_id is not null then 'issue_resolution' end as journey_type,
+        contact_center_frictions.customer_identifier as customer_id,
+        {{ customer_type_of_identifier('contact_center_frictions.customer_identifier_type', "'unidentified'") }}
+            as customer_type,
+        contact_center_frictions.customer_identifier_type,
+        contact_center_frictions.friction_type,
+        contact_center_frictions.source_record_key,
+        contact_center_frictions.occurred_at,
+        contact_center_frictions.channel,
+        contact_center_frictions.contact_point,
+        cast(null as text) as case_priority,
+        contact_center_frictions.order_no,
+        contact_center_frictions.case_id
+    from contact_center_frictions
+    left join case_journey_keys
+        on contact_center_frictions.case_id = case_journey_keys.case_id
+
 ),
 
 final as (
@@ -216,11 +315,15 @@ final as (
         unioned.journey_type,
         unioned.customer_id,
         unioned.customer_type,
+        unioned.customer_identifier_type,
         unioned.friction_type,
+        unioned.source_record_key,
         unioned.occurred_at,
         {{ reporting_date('unioned.occurred_at') }} as occurred_date,
         unioned.channel,
         unioned.contact_point,
+        unioned.order_no,
+        unioned.case_id,
         case
             when unioned.friction_type = 'resolution_beyond_standard' and unioned.case_priority in ('high', 'urgent')
                 then 'high'

@@ -4,7 +4,10 @@
 --                    event for journey_inactivity_minutes (abandoned);
 --   account_access   login_failed/password_reset ... login (completed), or give-up (abandoned);
 --   issue_resolution a CRM case: created -> resolved (completed), closed without a resolution
---                    (abandoned: the customer never answered), or still open.
+--                    (abandoned: the customer never answered), or still open;
+--   delivery         a shipment of an ERP order: label created -> delivered (completed), returned to
+--                    sender or lost (abandoned), or still on its way (open). The customer is the order's
+--                    ERP customer_no; a guest order is its own customer.
 --
 -- A web journey whose last event is less than journey_inactivity_minutes before the data horizon
 -- (the end of the latest web data interval loaded) may still continue: it is open, not abandoned.
@@ -157,6 +160,85 @@ case_journeys as (
 
 ),
 
+shipments as (
+
+    select * from {{ ref('stg_logistics__shipments') }}
+
+),
+
+shipment_events as (
+
+    select * from {{ ref('stg_logistics__shipment_events') }}
+
+),
+
+sales_orders as (
+
+    select * from {{ ref('stg_erp__sales_orders') }}
+
+),
+
+night as (
+
+    select * from {{ ref('int_identity__night') }}
+
+),
+
+shipment_histories as (
+
+    select
+        shipment_events.shipment_id,
+        count(*) as scan_count,
+        max(shipment_events.event_at) as last_scan_at,
+        min(case when shipment_events.shipment_status = 'delivered' then shipment_events.event_at end)
+            as delivered_at,
+        min(
+            case
+                when shipment_events.shipment_status in ('returned_to_sender', 'lost') then shipment_events.event_at
+            end
+        ) as failed_finally_at
+    from shipment_events
+    group by 1
+
+),
+
+delivery_journeys as (
+
+    select
+        {{ surrogate_key(["'delivery'", 'shipments.shipment_id']) }} as journey_id,
+        'delivery' as journey_type,
+        coalesce(sales_orders.customer_no, shipments.order_no) as customer_id,
+        case when sales_orders.customer_no is null then 'guest' else 'erp_customer' end as customer_type,
+        case
+            when shipment_histories.delivered_at is not null then 'completed'
+            when shipment_histories.failed_finally_at is not null then 'abandoned'
+            else 'open'
+        end as state,
+        shipments.created_at as started_at,
+        coalesce(shipment_histories.delivered_at, shipment_histories.failed_finally_at) as ended_at,
+        greatest(shipments.created_at, shipment_histories.last_scan_at) as last_activity_at,
+        coalesce(shipment_histories.scan_count, 0) + 1 as step_count,
+        cast(1 as bigint) as channel_count,
+        cast(0 as bigint) as channel_switch_count,
+        'delivery' as start_channel,
+        'delivery' as last_channel,
+        'logistics/' || shipments.carrier || '/' || shipments.service_level as last_contact_point,
+        false as has_reached_checkout,
+        shipments.order_no,
+        cast(null as text) as case_id,
+        cast(null as text) as case_priority,
+        cast(null as bigint) as case_reopen_count,
+        night.data_horizon_at,
+        shipments.shipment_id
+    from shipments
+    cross join night
+    left join shipment_histories
+        on shipments.shipment_id = shipment_histories.shipment_id
+    left join sales_orders
+        on shipments.order_no = sales_orders.order_no
+
+),
+
 unioned as (
 
     select
@@ -179,7 +261,8 @@ unioned as (
         web_journeys.case_id,
         web_journeys.case_priority,
         web_journeys.case_reopen_count,
-        web_journeys.data_horizon_at
+        web_journeys.data_horizon_at,
+        cast(null as text) as shipment_id
     from web_journeys
 
     union all
@@ -204,8 +287,13 @@ unioned as (
         case_journeys.case_id,
         case_journeys.case_priority,
         case_journeys.case_reopen_count,
-        case_journeys.data_horizon_at
+        case_journeys.data_horizon_at,
+        cast(null as text) as shipment_id
     from case_journeys
+
+    union all
+
+    select * from delivery_journeys
 
 )
 

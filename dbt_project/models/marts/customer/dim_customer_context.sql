@@ -279,11 +279,8 @@ recent_frictions as (
     cross join night
     inner join customer_map
         on
-            friction_events.customer_id = customer_map.identifier_value
-            and customer_map.identifier_type
-            = case friction_events.customer_type
-                when 'contact' then 'crm_contact_id' when 'anonymous' then 'anonymous_id'
-            end
+            friction_events.customer_identifier_type = customer_map.identifier_type
+            and friction_events.customer_id = customer_map.identifier_value
     where
         friction_events.occurred_at > night.data_horizon_at - interval '30 days'
         and friction_events.occurred_at <= night.data_horizon_at

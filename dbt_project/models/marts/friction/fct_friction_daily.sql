@@ -2,8 +2,9 @@
 --
 -- journeys: journeys of the types the friction type can occur in (friction_taxonomy.journey_types)
 --     that were active on that date in that channel. A web journey is active on the dates and channels
---     of its events; a case is active in its origin channel on every date from creation to resolution
---     (or to the CRM extraction horizon while open); a journey is also active where it had a friction.
+--     of its events; a case (a delivery) is active in its origin channel (delivery) on every date from
+--     creation to resolution (delivery or final failure), or to the data horizon while open; a journey
+--     is also active where it had a friction.
 -- journeys_with_friction: those of them with at least one friction of the type on that date and channel.
 -- friction_rate = journeys_with_friction / journeys, between 0 and 1 (0 when there are no journeys:
 --     an error_shown outside any journey counts as a friction event but not as a journey).
@@ -46,7 +47,7 @@ web_activity as (
 
 ),
 
-case_spans as (
+spanned_journeys as (
 
     select
         journeys.journey_id,
@@ -58,21 +59,21 @@ case_spans as (
             "coalesce(journeys.ended_at, greatest(journeys.data_horizon_at - interval '1 microsecond', journeys.started_at))"
         ) }} as last_active_date
     from journeys
-    where journeys.journey_type = 'issue_resolution'
+    where journeys.journey_type in ('issue_resolution', 'delivery')
 
 ),
 
-case_activity as (
+spanned_activity as (
 
     select
-        case_spans.journey_id,
-        case_spans.journey_type,
+        spanned_journeys.journey_id,
+        spanned_journeys.journey_type,
         cast(activity_days.activity_day as date) as activity_date,
-        case_spans.channel
-    from case_spans
+        spanned_journeys.channel
+    from spanned_journeys
     cross join
         lateral
-        generate_series(case_spans.first_active_date, case_spans.last_active_date, interval '1 day')
+        generate_series(spanned_journeys.first_active_date, spanned_journeys.last_active_date, interval '1 day')
             as activity_days (activity_day)
 
 ),
@@ -93,7 +94,7 @@ journey_activity as (
 
     select * from web_activity
     union
-    select * from case_activity
+    select * from spanned_activity
     union
     select * from friction_activity
 

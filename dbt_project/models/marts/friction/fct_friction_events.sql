@@ -1,9 +1,16 @@
--- Published: one row per friction occurrence (taxonomy: seeds/friction_taxonomy.csv).
+-- Published: one row per friction occurrence (taxonomy: seeds/friction_taxonomy.csv). The customer is
+-- identity resolution's, as in fct_journeys; null when the occurrence names none (a guest, a stock-out).
 with
 
 friction_events as (
 
     select * from {{ ref('int_friction_events_identified') }}
+
+),
+
+customer_map as (
+
+    select * from {{ ref('int_identity__customer_map') }}
 
 ),
 
@@ -18,7 +25,7 @@ final as (
     select
         friction_events.friction_event_id,
         friction_events.journey_id,
-        {{ pseudonymise('friction_events.customer_id') }} as customer_key,
+        {{ pseudonymise('customer_map.customer_key') }} as customer_key,
         friction_events.customer_type,
         friction_events.journey_type,
         friction_events.friction_type,
@@ -27,9 +34,13 @@ final as (
         friction_events.channel,
         friction_events.contact_point,
         friction_events.severity,
-        journeys.order_no,
-        journeys.case_id
+        coalesce(journeys.order_no, friction_events.order_no) as order_no,
+        coalesce(journeys.case_id, friction_events.case_id) as case_id
     from friction_events
+    left join customer_map
+        on
+            friction_events.customer_identifier_type = customer_map.identifier_type
+            and friction_events.customer_id = customer_map.identifier_value
     left join journeys
         on friction_events.journey_id = journeys.journey_id
 

@@ -1,9 +1,17 @@
--- Published: one row per customer journey. Customers appear only as a pseudonymous customer_key.
+-- Published: one row per customer journey. The customer is identity resolution's customer
+-- (int_identity__customer_map), appearing only as the pseudonymous customer_key of dim_customer_context;
+-- null for a guest.
 with
 
 journeys as (
 
     select * from {{ ref('int_journeys_assembled') }}
+
+),
+
+customer_map as (
+
+    select * from {{ ref('int_identity__customer_map') }}
 
 ),
 
@@ -28,7 +36,7 @@ final as (
 
     select
         journeys.journey_id,
-        {{ pseudonymise('journeys.customer_id') }} as customer_key,
+        {{ pseudonymise('customer_map.customer_key') }} as customer_key,
         journeys.customer_type,
         journeys.journey_type,
         journeys.state,
@@ -42,8 +50,13 @@ final as (
         journeys.start_channel,
         cast(coalesce(journey_frictions.friction_event_count, 0) as bigint) as friction_event_count,
         journeys.order_no,
-        journeys.case_id
+        journeys.case_id,
+        journeys.shipment_id
     from journeys
+    left join customer_map
+        on
+            {{ customer_identifier_type('journeys.customer_type') }} = customer_map.identifier_type
+            and journeys.customer_id = customer_map.identifier_value
     left join journey_frictions
         on journeys.journey_id = journey_frictions.journey_id
 

@@ -1,0 +1,26 @@
+{#-
+    Journeys and frictions name their customer by the identifier their source knows (customer_type says
+    which); identity resolution's int_identity__customer_map resolves (identifier_type, value) to the
+    customer_key. These two macros translate between the two vocabularies.
+-#}
+{% macro customer_identifier_type(customer_type) -%}
+    case {{ customer_type }}
+        when 'contact' then 'crm_contact_id'
+        when 'anonymous' then 'anonymous_id'
+        when 'erp_customer' then 'erp_customer_no'
+        when 'phone' then 'phone'
+        when 'email' then 'email'
+    end
+{%- endmacro %}
+
+{#- `otherwise`: the customer_type of an occurrence whose source names no customer ('guest', 'none'). -#}
+{% macro customer_type_of_identifier(identifier_type, otherwise) -%}
+    case {{ identifier_type }}
+        when 'crm_contact_id' then 'contact'
+        when 'anonymous_id' then 'anonymous'
+        when 'erp_customer_no' then 'erp_customer'
+        when 'phone' then 'phone'
+        when 'email' then 'email'
+        else {{ otherwise }}
+    end
+{%- endmacro %}
