@@ -182,17 +182,17 @@ def test_fulfilment_and_contact_centre_frictions(built):
         order by occurred_at, friction_type
         """,
     )
-    royal_mail = "logistics/royal_mail/express"
+    royal_mail, billing_calls, card = "logistics/royal_mail/express", "contact_center/voice/billing", "erp/payment/card"
     assert rows == [
         # SH-0002, promised the 9th: its first attempt fails, and the promised day ends undelivered
         ("failed_delivery", fx.ts("2026-11-09 13:00"), "delivery", royal_mail, "erp_customer", "SO-100031", "high"),
         ("late_delivery", fx.ts("2026-11-10 00:00"), "delivery", royal_mail, "erp_customer", "SO-100031", "medium"),
         ("failed_delivery", fx.ts("2026-11-10 12:00"), "delivery", royal_mail, "erp_customer", "SO-100031", "high"),
-        ("payment_failed", fx.ts("2026-11-10 18:10:30"), "web", "erp/payment/card", "erp_customer", "SO-100045", "high"),
+        ("payment_failed", fx.ts("2026-11-10 18:10:30"), "web", card, "erp_customer", "SO-100045", "high"),
         # Bob: the chatbot has no answer about his bill, he calls the billing queue and gives up waiting
         ("bot_dead_end", fx.ts("2026-11-11 09:09"), "chat", "contact_center/chat/billing", "email", None, "medium"),
-        ("repeat_contact", fx.ts("2026-11-11 10:00"), "phone", "contact_center/voice/billing", "phone", None, "medium"),
-        ("queue_abandoned", fx.ts("2026-11-11 10:05"), "phone", "contact_center/voice/billing", "phone", None, "medium"),
+        ("repeat_contact", fx.ts("2026-11-11 10:00"), "phone", billing_calls, "phone", None, "medium"),
+        ("queue_abandoned", fx.ts("2026-11-11 10:05"), "phone", billing_calls, "phone", None, "medium"),
     ]
     # Bob's chat (by email) and call (by phone) are one customer to identity resolution.
     keys = _rows(
