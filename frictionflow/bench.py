@@ -105,6 +105,10 @@ def run(settings: Settings, repeats: int = 3) -> str:
             *gate_report(settings),
             "",
             *identity_accuracy_report(settings),
+            "",
+            *friction_accuracy_report(settings),
+            "",
+            *stuck_risk_report(settings),
         ]
     )
     return report
@@ -139,6 +143,57 @@ def identity_accuracy_report(settings: Settings) -> list[str]:
         f"Truth identifiers {report.truth_identifiers:,}; held by the warehouse {report.observed_identifiers:,} "
         f"({report.coverage:.1%}); linkable {report.linkable_identifiers:,}.",
     ]
+
+
+def friction_accuracy_report(settings: Settings) -> list[str]:
+    """Friction events found by the last night's warehouse against those the sandbox injected."""
+    from frictionflow.friction_score import format_report, score
+
+    report = score(settings.warehouse_dsn, settings.ground_truth_dir)
+    injected = sum(s.injected for s in report.values())
+    found = sum(s.found for s in report.values())
+    matched = sum(s.matched for s in report.values())
+    return [
+        "## Friction events: found against injected",
+        "",
+        "Every friction the sandbox injected whose source record reached the warehouse by the last `make run` "
+        "night, matched on that record (frictionflow/friction_score.py). Goal: recall and precision >= 0.98. "
+        "`not received`: injected, but its record lies outside what the night loaded (the web, ERP and "
+        "logistics deliveries of earlier days), so no rule could find it.",
+        "",
+        format_report(report),
+        f"| all types | {injected:,} | {found:,} | {matched:,} | {matched / injected:.3f} | {matched / found:.3f} | |",
+    ]
+
+
+def stuck_risk_report(settings: Settings) -> list[str]:
+    """The last night's stuck-risk backtest (audit.fct_stuck_risk_backtest) beside its baseline."""
+    import psycopg
+
+    with psycopg.connect(settings.warehouse_dsn) as conn:
+        rows = conn.execute(
+            "select journey_type, cutoff_at, training_journeys, test_journeys, test_stuck, auc, baseline_auc,"
+            " precision_top_decile, baseline_precision_top_decile from audit.fct_stuck_risk_backtest"
+            " order by journey_type"
+        ).fetchall()
+    lines = [
+        "## Stuck risk: backtest on held-out journeys",
+        "",
+        "The last `make run` night's `fct_stuck_risk_backtest`: the model learns from the cases and deliveries "
+        "observed before the cutoff (horizon - 7 days) whose outcome was known before it and scores those "
+        "observed after it; the baseline scores every journey at its type's stuck rate. A journey type "
+        "missing here had no outcome on one side of the cutoff in that night's history.",
+        "",
+        "| journey type | cutoff | trained on | tested on | stuck | AUC | baseline AUC | precision top decile "
+        "| baseline precision top decile |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for journey_type, cutoff, trained, tested, stuck, auc, base_auc, top, base_top in rows:
+        lines.append(
+            f"| {journey_type} | {cutoff:%Y-%m-%d} | {trained:,} | {tested:,} | {stuck:,} | {auc} | {base_auc} "
+            f"| {top} | {base_top} |"
+        )
+    return lines
 
 
 def gate_report(settings: Settings) -> list[str]:

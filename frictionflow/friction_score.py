@@ -128,7 +128,7 @@ def injected_frictions(truth: Path, horizon: pd.Timestamp) -> pd.DataFrame:
     pending_failure = (
         shipments["outcome"].isin(["lost", "returned_to_sender"])
         & (shipments["final_after_cutoff"] == "True")
-        & (promised_end <= horizon)
+        & (promised_end < horizon)
     )
     frames.append(
         pd.DataFrame({"friction_type": "late_delivery", "record_key": shipments.loc[pending_failure, "shipment_id"]})

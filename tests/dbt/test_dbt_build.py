@@ -17,7 +17,18 @@ import psycopg
 from tests.dbt import fixture_raw as fx
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
-MARTS = ("fct_journeys", "fct_friction_events", "fct_friction_daily", "dim_customer_context", "customer_key_changes")
+MARTS = (
+    "fct_journeys",
+    "fct_friction_events",
+    "fct_friction_daily",
+    "fct_friction_shift",
+    "fct_contact_point_events",
+    "fct_contact_point_transition_shift",
+    "fct_journey_stuck_risk",
+    "fct_stuck_risk_backtest",
+    "dim_customer_context",
+    "customer_key_changes",
+)
 
 
 def _pseudonym(value: str) -> str:

@@ -4,7 +4,8 @@
 --   bot_dead_end     a chatbot conversation where the bot had no answer (bot_outcome no_match);
 --   repeat_contact   an inbound contact for the same need as an earlier inbound contact less than
 --                    var repeat_contact_days before it: the same case, the same order, or the same
---                    customer (identity resolution's) in the same queue.
+--                    customer (identity resolution's) in the same queue, unless the two contacts
+--                    name different cases or orders (two needs).
 -- The customer is the linked CRM contact, else the captured phone, else the email: the identifier the
 -- marts resolve to a customer_key through int_identity__customer_map.
 with
@@ -98,11 +99,15 @@ inbound_sequence as (
     select
         inbound.interaction_id,
         inbound.started_at,
+        inbound.case_id,
+        inbound.order_no,
         case when inbound.case_id is not null then lag(inbound.started_at) over same_case end as previous_on_case_at,
         case when inbound.order_no is not null then lag(inbound.started_at) over same_order end as previous_on_order_at,
         case
             when inbound.customer_key is not null then lag(inbound.started_at) over same_customer_queue
-        end as previous_in_queue_at
+        end as previous_in_queue_at,
+        lag(inbound.case_id) over same_customer_queue as previous_in_queue_case_id,
+        lag(inbound.order_no) over same_customer_queue as previous_in_queue_order_no
     from inbound
     window
         same_case as (partition by inbound.case_id order by inbound.started_at asc, inbound.interaction_id asc),
@@ -126,7 +131,20 @@ repeats as (
         - greatest(
             inbound_sequence.previous_on_case_at,
             inbound_sequence.previous_on_order_at,
-            inbound_sequence.previous_in_queue_at
+            -- the same customer in the same queue, unless the two name different cases or orders
+            case
+                when
+                    inbound_sequence.case_id is distinct from inbound_sequence.previous_in_queue_case_id
+                    and inbound_sequence.case_id is not null
+                    and inbound_sequence.previous_in_queue_case_id is not null
+                    then null
+                when
+                    inbound_sequence.order_no is distinct from inbound_sequence.previous_in_queue_order_no
+                    and inbound_sequence.order_no is not null
+                    and inbound_sequence.previous_in_queue_order_no is not null
+                    then null
+                else inbound_sequence.previous_in_queue_at
+            end
         )
         < {{ var('repeat_contact_days') }} * interval '1 day'
 

@@ -106,7 +106,7 @@ late_deliveries as (
     from promises
     cross join night
     where
-        promises.promised_by_at <= night.data_horizon_at
+        promises.promised_by_at < night.data_horizon_at  -- the horizon itself belongs to the next night
         and (
             promises.delivered_at >= promises.promised_by_at
             or (promises.delivered_at is null and not promises.has_final_failure)

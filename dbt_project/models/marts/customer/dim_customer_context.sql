@@ -73,6 +73,12 @@ friction_events as (
 
 ),
 
+journey_stuck_risks as (
+
+    select * from {{ ref('fct_journey_stuck_risk') }}
+
+),
+
 interactions as (
 
     select * from {{ ref('stg_contact_center__interactions') }}
@@ -288,6 +294,27 @@ recent_frictions as (
 
 ),
 
+-- The open journey most at risk of getting stuck (fct_journey_stuck_risk), with the reasons.
+customer_stuck_risks as (
+
+    select
+        customer_map.customer_key,
+        journey_stuck_risks.stuck_risk,
+        journey_stuck_risks.reasons,
+        row_number() over (
+            partition by customer_map.customer_key
+            order by journey_stuck_risks.stuck_risk desc, journey_stuck_risks.journey_id asc
+        ) as risk_rank
+    from journey_stuck_risks
+    inner join journeys
+        on journey_stuck_risks.journey_id = journeys.journey_id
+    inner join customer_map
+        on
+            {{ customer_identifier_type('journeys.customer_type') }} = customer_map.identifier_type
+            and journeys.customer_id = customer_map.identifier_value
+
+),
+
 -- Contact-centre interactions reach the customer by the contact the agent linked, or the email or phone
 -- captured (normalised as identity resolution normalises them).
 interaction_identifiers as (
@@ -454,6 +481,8 @@ context as (
         last_contact_points.last_contact_point,
         last_contact_points.last_contact_channel,
         last_contact_points.last_contact_at,
+        customer_stuck_risks.stuck_risk,
+        customer_stuck_risks.reasons as stuck_risk_reasons,
         coalesce(
             contact_countries.country_code, golden_profiles.country_code, account_countries.billing_country_code
         ) as country_code,
@@ -489,11 +518,13 @@ context as (
         on current_customers.customer_key = order_windows.customer_key
     left join recent_frictions
         on current_customers.customer_key = recent_frictions.customer_key
+    left join customer_stuck_risks
+        on current_customers.customer_key = customer_stuck_risks.customer_key and customer_stuck_risks.risk_rank = 1
 
 ),
 
--- Consent honoured: personalised columns only with personalisation consent; friction (tracked behaviour,
--- read by contact points and analysts alike) also needs analytics consent.
+-- Consent honoured: personalised columns only with personalisation consent; friction and stuck risk
+-- (tracked behaviour, read by contact points and analysts alike) also need analytics consent.
 final as (
 
     select
@@ -527,7 +558,15 @@ final as (
         case
             when context.has_consented_to_personalisation and context.has_consented_to_analytics
                 then cast(context.friction_events_30d as bigint)
-        end as friction_events_30d
+        end as friction_events_30d,
+        case
+            when context.has_consented_to_personalisation and context.has_consented_to_analytics
+                then cast(context.stuck_risk as numeric(5, 4))
+        end as stuck_risk,
+        case
+            when context.has_consented_to_personalisation and context.has_consented_to_analytics
+                then context.stuck_risk_reasons
+        end as stuck_risk_reasons
     from context
 
 )
