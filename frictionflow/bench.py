@@ -181,14 +181,16 @@ def stuck_risk_report(settings: Settings) -> list[str]:
         "",
         "The last `make run` night's `fct_stuck_risk_backtest`: the model learns from the cases and deliveries "
         "observed before the cutoff (horizon - 7 days) whose outcome was known before it and scores those "
-        "observed after it; the baseline scores every journey at its type's stuck rate. A journey type "
-        "missing here had no outcome on one side of the cutoff in that night's history.",
+        "observed after it; the baseline scores every journey at its type's stuck rate. A type with nothing "
+        "trained or tested had no known outcome on one side of the cutoff in that night's history (`make run` "
+        "loads one night of logistics parts).",
         "",
         "| journey type | cutoff | trained on | tested on | stuck | AUC | baseline AUC | precision top decile "
         "| baseline precision top decile |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for journey_type, cutoff, trained, tested, stuck, auc, base_auc, top, base_top in rows:
+    for journey_type, cutoff, trained, tested, stuck, *measures in rows:
+        auc, base_auc, top, base_top = ("-" if m is None else m for m in measures)
         lines.append(
             f"| {journey_type} | {cutoff:%Y-%m-%d} | {trained:,} | {tested:,} | {stuck:,} | {auc} | {base_auc} "
             f"| {top} | {base_top} |"

@@ -73,8 +73,9 @@ def night_summary(settings: Settings, night: date, *, dag_succeeded: bool | None
         if published:
             version, run_id, counts, at = published
             lines.append(f"  version {version} ({run_id}) at {at:%Y-%m-%d %H:%M:%S %Z}")
+            width = max([28, *(len(table) for table in counts)])
             for table, rows in sorted(counts.items()):
-                lines.append(f"  published.{table:28} {rows:>9,} rows")
+                lines.append(f"  published.{table:{width}} {rows:>9,} rows")
         else:
             lines.append("  nothing published for this night; the last good version stays live")
     lines.append("\nWhere to look next:")
