@@ -34,8 +34,11 @@ final as (
         cast(round(cast(stuck_risk_scored.stuck_risk as numeric), 4) as numeric(5, 4)) as stuck_risk,
         cast(round(cast(stuck_risk_scored.base_rate as numeric), 4) as numeric(5, 4)) as journey_type_stuck_rate,
         cast(
-            ntile(10) over (partition by stuck_risk_scored.journey_type order by stuck_risk_scored.stuck_risk desc)
-            as integer
+            ntile(10) over (
+                partition by stuck_risk_scored.journey_type
+                -- ties broken by the key: a re-run puts every journey in the same decile
+                order by stuck_risk_scored.stuck_risk desc, stuck_risk_scored.journey_id asc
+            ) as integer
         ) as risk_decile,
         stuck_risk_scored.reasons
     from stuck_risk_scored
