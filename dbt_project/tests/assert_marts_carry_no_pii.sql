@@ -13,6 +13,7 @@ where
         'fct_friction_shift',
         'fct_contact_point_events',
         'fct_contact_point_transition_shift',
+        'fct_journey_steps',
         'fct_journey_stuck_risk',
         'fct_stuck_risk_backtest'
     )

@@ -24,6 +24,7 @@ MARTS = (
     "fct_friction_shift",
     "fct_contact_point_events",
     "fct_contact_point_transition_shift",
+    "fct_journey_steps",
     "fct_journey_stuck_risk",
     "fct_stuck_risk_backtest",
     "dim_customer_context",
@@ -268,3 +269,27 @@ def test_no_pii_in_audit(built):
         cells = _rows(built["dsn"], f"select t::text from audit.{table} as t")
         leaked = [cell for (cell,) in cells if any(secret.lower() in cell.lower() for secret in secrets)]
         assert leaked == [], table
+
+
+def test_journey_steps_from_every_system(built):
+    rows = _rows(
+        built["dsn"],
+        """
+        select j.journey_type, j.step_count, count(*), max(s.step_number),
+               sum(case when s.is_channel_switch then 1 else 0 end),
+               string_agg(distinct s.source_system, ',' order by s.source_system)
+        from audit.fct_journey_steps as s
+        inner join audit.fct_journeys as j on s.journey_id = j.journey_id
+        where (j.journey_type = 'buying' and j.order_no = 'SO-100045') or j.case_id = %s
+        group by j.journey_id, j.journey_type, j.step_count
+        order by j.journey_type
+        """,
+        fx.K1,
+    )
+    (buying, case) = rows
+    # Alice's cross-channel purchase: the journey's 10 web/app steps, one switch from app to web.
+    assert buying == ("buying", 10, 10, 10, 1, "web_analytics")
+    # Her delivery case: its status changes and, from the contact centre, her call about it.
+    journey_type, transitions, steps, last_step, _, systems = case
+    assert (journey_type, systems) == ("issue_resolution", "contact_center,crm")
+    assert steps == last_step == transitions + 1
