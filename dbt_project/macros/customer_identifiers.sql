@@ -24,3 +24,18 @@
         else {{ otherwise }}
     end
 {%- endmacro %}
+
+{#-
+    The identifier a contact-centre interaction names its customer by: the CRM contact the agent linked, else
+    the captured phone, else the email. Renders `<type> as customer_identifier_type, <value> as
+    customer_identifier` for the relation `interactions` (stg_contact_center__interactions).
+-#}
+{% macro contact_center_customer_identifier(interactions) -%}
+    case
+            when {{ interactions }}.crm_contact_id is not null then 'crm_contact_id'
+            when {{ interactions }}.customer_phone_e164 is not null then 'phone'
+            when {{ interactions }}.customer_email is not null then 'email'
+        end as customer_identifier_type,
+        coalesce({{ interactions }}.crm_contact_id, {{ interactions }}.customer_phone_e164, {{ interactions }}.customer_email)
+            as customer_identifier
+{%- endmacro %}

@@ -20,13 +20,7 @@ identified as (
 
     select
         interactions.*,
-        case
-            when interactions.crm_contact_id is not null then 'crm_contact_id'
-            when interactions.customer_phone_e164 is not null then 'phone'
-            when interactions.customer_email is not null then 'email'
-        end as customer_identifier_type,
-        coalesce(interactions.crm_contact_id, interactions.customer_phone_e164, interactions.customer_email)
-            as customer_identifier,
+        {{ contact_center_customer_identifier('interactions') }},
         'contact_center/' || interactions.channel || '/' || interactions.queue as contact_point
     from interactions
 

@@ -201,13 +201,7 @@ contacts as (
         interactions.started_at as occurred_at,
         case when interactions.channel in ('voice', 'callback') then 'phone' else interactions.channel end as channel,
         'contact_center/' || interactions.channel || '/' || interactions.queue as contact_point,
-        case
-            when interactions.crm_contact_id is not null then 'crm_contact_id'
-            when interactions.customer_phone_e164 is not null then 'phone'
-            when interactions.customer_email is not null then 'email'
-        end as customer_identifier_type,
-        coalesce(interactions.crm_contact_id, interactions.customer_phone_e164, interactions.customer_email)
-            as customer_identifier,
+        {{ contact_center_customer_identifier('interactions') }},
         journeys.journey_id,
         interactions.order_no,
         interactions.case_id,
