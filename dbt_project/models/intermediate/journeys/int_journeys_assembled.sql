@@ -1,7 +1,7 @@
 -- One row per customer journey (one customer need), from web/app journeys and CRM cases.
 --
 --   buying           search/product_view/add_to_cart/checkout ... order_completed (completed), or no
---                    event for journey_inactivity_minutes (abandoned);
+--                    event for its inactivity_minutes (abandoned);
 --   account_access   login_failed/password_reset ... login (completed), or give-up (abandoned);
 --   issue_resolution a CRM case: created -> resolved (completed), closed without a resolution
 --                    (abandoned: the customer never answered), or still open;
@@ -9,8 +9,9 @@
 --                    sender or lost (abandoned), or still on its way (open). The customer is the order's
 --                    ERP customer_no; a guest order is its own customer.
 --
--- A web journey whose last event is less than journey_inactivity_minutes before the data horizon
--- (the end of the latest web data interval loaded) may still continue: it is open, not abandoned.
+-- Each journey type's inactivity_minutes and goal event come from the seed journey_type_rules. A web
+-- journey whose last event is less than its inactivity_minutes before the data horizon (the end of the
+-- latest web data interval loaded) may still continue: it is open, not abandoned.
 -- Soft-deleted cases are not journeys. Guest cases (no contact) are their own customer.
 with
 
@@ -18,6 +19,12 @@ web_steps as (
 
     select * from {{ ref('int_web_journey_steps') }}
     where journey_id is not null
+
+),
+
+journey_type_rules as (
+
+    select * from {{ ref('journey_type_rules') }}
 
 ),
 
@@ -63,14 +70,13 @@ web_journey_summaries as (
         max(case when web_steps.is_last_step then web_steps.channel end) as last_channel,
         max(case when web_steps.is_last_step then coalesce(web_steps.page_path, web_steps.event_name) end)
             as last_contact_point,
-        bool_or(
-            web_steps.event_name = 'order_completed' and web_steps.journey_type = 'buying'
-            or web_steps.event_name = 'login' and web_steps.journey_type = 'account_access'
-        ) as has_reached_goal,
+        bool_or(web_steps.event_name = journey_type_rules.goal_event_name) as has_reached_goal,
         bool_or(web_steps.event_name in ('checkout_started', 'payment_submitted', 'checkout_failed'))
             as has_reached_checkout,
         max(case when web_steps.event_name = 'order_completed' then web_steps.order_no end) as order_no
     from web_steps
+    inner join journey_type_rules
+        on web_steps.journey_type = journey_type_rules.journey_type
     group by 1, 2, 3, 4
 
 ),
@@ -86,7 +92,7 @@ web_journeys as (
             when web_journey_summaries.has_reached_goal then 'completed'
             when
                 web_journey_summaries.last_activity_at
-                + {{ minutes_interval(var('journey_inactivity_minutes')) }}
+                + {{ minutes_interval('journey_type_rules.inactivity_minutes') }}
                 <= web_horizon.data_horizon_at
                 then 'abandoned'
             else 'open'
@@ -106,6 +112,8 @@ web_journeys as (
         cast(null as bigint) as case_reopen_count,
         web_horizon.data_horizon_at
     from web_journey_summaries
+    inner join journey_type_rules
+        on web_journey_summaries.journey_type = journey_type_rules.journey_type
     cross join web_horizon
 
 ),

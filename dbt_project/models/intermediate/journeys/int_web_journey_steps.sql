@@ -2,9 +2,9 @@
 -- one row per error_shown event (attached to a journey when it can be, else journey_id is null).
 --
 -- Splitting, per customer and journey type, in corrected event time order: an event starts a new
--- journey when it is the customer's first of that type, when more than journey_inactivity_minutes
--- passed since the previous one, or when the previous one ended the journey (order_completed for
--- buying, a successful login for account access). An account-access "journey" made only of a
+-- journey when it is the customer's first of that type, when more than its type's inactivity_minutes
+-- (seed journey_type_rules) passed since the previous one, or when the previous one was its type's goal
+-- (order_completed for buying, a successful login for account access). An account-access "journey" made only of a
 -- successful login (nothing went wrong) is not a customer need and is dropped.
 --
 -- error_shown is a friction signal of whatever the customer was doing: it joins the journey of the
@@ -17,10 +17,22 @@ events as (
 
 ),
 
+journey_type_rules as (
+
+    select * from {{ ref('journey_type_rules') }}
+
+),
+
+-- Every web journey type has a rule (a relationships test on int_web_events_attributed guards the join).
 journey_events as (
 
-    select * from events
-    where journey_type is not null
+    select
+        events.*,
+        journey_type_rules.inactivity_minutes,
+        journey_type_rules.goal_event_name
+    from events
+    inner join journey_type_rules
+        on events.journey_type = journey_type_rules.journey_type
 
 ),
 
@@ -46,9 +58,9 @@ split as (
             when compared.previous_event_at is null then 1
             when
                 compared.event_at - compared.previous_event_at
-                > {{ minutes_interval(var('journey_inactivity_minutes')) }}
+                > {{ minutes_interval('compared.inactivity_minutes') }}
                 then 1
-            when compared.previous_event_name in ('order_completed', 'login') then 1
+            when compared.previous_event_name = compared.goal_event_name then 1
             else 0
         end as is_journey_start
     from compared
