@@ -139,11 +139,11 @@ def injected_frictions(truth: Path, horizon: pd.Timestamp) -> pd.DataFrame:
     repeats = repeats[pd.to_datetime(repeats["started_at"], utc=True, format="ISO8601") < horizon]
     frames.append(pd.DataFrame({"friction_type": "repeat_contact", "record_key": repeats["interaction_id"]}))
 
-    # A case is late once its standard has passed without a resolution: the truth knows its planned
-    # resolution, so only cases whose standard ended by the horizon can be judged from the data.
+    # A case is late once its standard (in the business hours of the company's calendar) has passed without
+    # a resolution: the truth knows its planned resolution, so only cases whose standard ended by the
+    # horizon can be judged from the data.
     cases = pd.read_csv(truth / "cases.csv", dtype=str, keep_default_na=False)
-    created = pd.to_datetime(cases["created_at"], utc=True, format="ISO8601")
-    due = created + pd.to_timedelta(cases["sla_hours"].astype(int), unit="h")
+    due = pd.to_datetime(cases["standard_due_at"].replace("", None), utc=True, format="ISO8601")
     # A case that will close unresolved after the horizon is, at the horizon, open beyond its standard.
     closed = pd.to_datetime(cases["closed_at"].replace("", None), utc=True, format="ISO8601")
     open_at_horizon = (cases["resolved_at"] == "") & ~(closed <= horizon)

@@ -6,11 +6,15 @@ import random
 from dataclasses import dataclass
 from datetime import timedelta
 
-from .timeutil import MS_HOUR, MS_MINUTE, at_london_time, london_date, within_working_hours
+from ..service_calendar import load_calendar, standard_due_ms, standard_resolution_times
+from .timeutil import MS_HOUR, MS_MINUTE, at_london_time, london_date
 
 NO_TIME = -1
-# Standard resolution time by priority; a case resolved later than this is "resolved late".
-SLA_HOURS = {"urgent": 8, "high": 24, "medium": 72, "low": 120}
+# The company's standard resolution time by priority, in the business hours of its calendar (dbt seeds
+# standard_resolution_times, business_calendars, bank_holidays): a case resolved later is "resolved late".
+SLA_HOURS = {priority: hours for priority, (hours, _) in standard_resolution_times().items()}
+# The calendar the service agents work by.
+AGENTS_CALENDAR = "customer_service"
 FIRST_RESPONSE_MEDIAN_HOURS = {"urgent": 0.5, "high": 1.5, "medium": 4.0, "low": 8.0}
 AUTO_CLOSE_AFTER_RESOLVED_DAYS = 3
 AUTO_CLOSE_UNANSWERED_DAYS = 7
@@ -29,6 +33,12 @@ class CaseLife:
     end_ms: int
     outcome: str  # completed (resolved) or abandoned (closed unanswered)
     resolved_late: bool
+    standard_due_ms: int  # when the standard resolution time runs out (NO_TIME for a deleted duplicate)
+
+
+def within_working_hours(ms: int) -> int:
+    """An agent's action at `ms` waits for the service team's next opening time (a few minutes into it)."""
+    return load_calendar(AGENTS_CALENDAR).next_open(ms, ms % (40 * MS_MINUTE))
 
 
 def _auto_close(rnd: random.Random, ms: int, after_days: int) -> int:
@@ -54,22 +64,24 @@ def plan_case(
         return int(median * rnd.lognormvariate(0.0, sigma) * MS_HOUR)
 
     t = emit(created_ms, "new")
+    due = standard_due_ms(t, priority)
     t = within_working_hours(t + lognormal_hours(FIRST_RESPONSE_MEDIAN_HOURS[priority] * slow_response))
     t = t // 1000 * 1000 if t // 1000 * 1000 > versions[-1][0] else versions[-1][0] + 1000
     state["fr"] = t
     t = emit(t, "open")
-    sla_ms = SLA_HOURS[priority] * MS_HOUR
     if rnd.random() < 0.3:  # the agent needs something from the customer
         t = emit(within_working_hours(t + rnd.randint(10, 120) * MS_MINUTE), "pending_customer")
         if rnd.random() < 0.15:  # never answers: the nightly job closes it unresolved
             closed = _auto_close(rnd, t, AUTO_CLOSE_UNANSWERED_DAYS)
             state["closed"] = closed // 1000 * 1000
             end = emit(closed, "closed")
-            return CaseLife(versions, NO_TIME, end, state["fr"], 0, end, "abandoned", False)
+            return CaseLife(versions, NO_TIME, end, state["fr"], 0, end, "abandoned", False, due)
         t = emit(t + lognormal_hours(16.0, 0.9), "open")  # the customer replies, any time of day
     if rnd.random() < (0.25 if priority in ("high", "urgent") else 0.08):
         t = emit(within_working_hours(t + lognormal_hours(2.0)), "escalated")
-    target = created_ms + int(sla_ms * 0.55 * slow_resolution * rnd.lognormvariate(0.0, 0.55))
+    # Agents aim at the standard: the resolution lands about half-way through it, in business hours.
+    business_hours = SLA_HOURS[priority] * 0.55 * slow_resolution * rnd.lognormvariate(0.0, 0.55)
+    target = load_calendar(AGENTS_CALENDAR).add_business_hours(created_ms, business_hours)
     t = within_working_hours(max(t + 10 * MS_MINUTE, target))
     state["res"] = max(t // 1000 * 1000, versions[-1][0] + 1000)
     t = emit(t, "resolved")
@@ -87,8 +99,8 @@ def plan_case(
     state["closed"] = max(closing // 1000 * 1000, versions[-1][0] + 1000)
     end = emit(closing, "closed")
     resolved = state["res"]
-    late = resolved - created_ms > sla_ms
-    return CaseLife(versions, resolved, end, state["fr"], state["reopens"], resolved, "completed", late)
+    late = resolved > due
+    return CaseLife(versions, resolved, end, state["fr"], state["reopens"], resolved, "completed", late, due)
 
 
 def plan_deleted_duplicate(rnd: random.Random, created_ms: int) -> CaseLife:
@@ -100,4 +112,4 @@ def plan_deleted_duplicate(rnd: random.Random, created_ms: int) -> CaseLife:
         (created, "new", NO_TIME, NO_TIME, NO_TIME, 0, False),
         (deleted, "new", NO_TIME, NO_TIME, NO_TIME, 0, True),
     ]
-    return CaseLife(versions, NO_TIME, NO_TIME, NO_TIME, 0, deleted, "abandoned", False)
+    return CaseLife(versions, NO_TIME, NO_TIME, NO_TIME, 0, deleted, "abandoned", False, NO_TIME)

@@ -233,6 +233,7 @@ def cases_frames(pop: Population, plans: list[DayPlan], cutoff: int) -> tuple[pd
                 "closed_at": _iso(c["closed"]),
                 "reopen_count": c["reopen_count"],
                 "sla_hours": c["sla_hours"],
+                "standard_due_at": _iso(c["standard_due"]),
                 "resolved_late": c["resolved_late"],
                 "soft_deleted": c["deleted"],
                 "duplicate_of": c["duplicate_of"],

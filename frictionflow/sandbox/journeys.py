@@ -16,7 +16,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from . import vocab
-from .cases import SLA_HOURS, CaseLife, plan_case, plan_deleted_duplicate
+from .cases import SLA_HOURS, CaseLife, plan_case, plan_deleted_duplicate, within_working_hours
 from .config import TURBULENCE_EFFECTS, stream_seed
 from .ids import order_no, salesforce_ids
 from .population import Population, late_commits
@@ -27,7 +27,6 @@ from .timeutil import (
     WEEKDAY_FACTOR,
     local_midnight_ms,
     sample_times_on_day,
-    within_working_hours,
 )
 
 BUYING_PER_CUSTOMER_DAY = 0.05
@@ -117,7 +116,8 @@ class DayBuilder:
         )
         self.cases = self.plan.cases = _columns(
             "case_id", "person", "contact", "journey", "origin", "category", "priority", "order_ref", "created",
-            "first_response", "resolved", "closed", "reopen_count", "resolved_late", "deleted", "duplicate_of",
+            "first_response", "resolved", "closed", "reopen_count", "resolved_late", "standard_due", "deleted",
+            "duplicate_of",
         )  # fmt: skip
         self._case_version_rows: list[tuple] = []
         self._followups: list[tuple] = []
@@ -480,6 +480,7 @@ class DayBuilder:
             ("category", category), ("priority", priority), ("order_ref", number), ("created", life.versions[0][0]),
             ("first_response", life.first_response_ms), ("resolved", life.resolved_ms), ("closed", life.closed_ms),
             ("reopen_count", life.reopen_count), ("resolved_late", life.resolved_late),
+            ("standard_due", life.standard_due_ms),
             ("deleted", duplicate_of is not None), ("duplicate_of", duplicate_of),
         ):  # fmt: skip
             self.cases[name].append(value)

@@ -8,13 +8,15 @@ CRM (nightly pulls by system_modstamp, 15-minute lookback)
   * Alice's contact: two versions, the second re-delivered by the lookback; email in mixed case with
     spaces, phone '+44 20 7946 0018' then '(020) 7946-0018'.
   * Carol's contact soft-deleted; more phone spellings ('+44 (0)20 ...', '0044 ...', 'n/a').
-  * Case K1 (Alice, high): pending_customer -> reopened -> closed, 25 h: reopened + over standard (24 h).
+  * Case K1 (Alice, high): pending_customer -> reopened -> resolved after 37 business hours: reopened +
+    over standard (24 business hours, 08:00-20:00 London every day: due 11 Nov 20:00).
   * Case K2 (Bob, low): open, one field edit that does not change the status.
   * Case K3 (guest, medium): resolved in 4 h, its version delivered twice (lookback).
   * Case K4 (Erin): soft-deleted: not a journey.
-  * Case K5 (Alice, urgent, 8 h): resolved in 3 h -> open (reopen_count 1, reopened status never seen)
-    -> resolved 41 h after creation.
-  * Case K6 (Dan, medium): escalated and still open past its 72 h standard at the extraction horizon.
+  * Case K5 (Alice, urgent, 8 h): created at 20:00 as the service closes, so due 10 Nov 16:00; resolved
+    in 3 h -> open (reopen_count 1, reopened status never seen) -> resolved 41 h after creation.
+  * Case K6 (Dan, medium): created Friday 6 Nov 18:00, escalated and still open past its standard (72
+    business hours: due 12 Nov 18:00) at the extraction horizon.
   * Case K7 (Dan, low): closed unanswered by the CRM's nightly job (no resolution): abandoned.
 Web/app (hourly files, at least once, late, skewed clocks, bots)
   * J1 Alice buying, completed: a late (37 h) app event, then anonymous web events attributed through
@@ -142,8 +144,8 @@ CASES = [
     (N1, K5, ALICE, "chat", "technical", "urgent", "resolved", None, "2026-11-09 20:00", "2026-11-09 20:05", "2026-11-09 23:00", None, 0, "2026-11-09 23:00", False),
     (N2, K5, ALICE, "chat", "technical", "urgent", "open", None, "2026-11-09 20:00", "2026-11-09 20:05", None, None, 1, "2026-11-10 11:00", False),
     (N3, K5, ALICE, "chat", "technical", "urgent", "resolved", None, "2026-11-09 20:00", "2026-11-09 20:05", "2026-11-11 13:00", None, 1, "2026-11-11 13:00", False),
-    (N1, K6, DAN, "phone", "delivery", "medium", "new", "SO-100031", "2026-11-09 18:00", None, None, None, 0, "2026-11-09 18:00", False),
-    (N3, K6, DAN, "phone", "delivery", "medium", "escalated", "SO-100031", "2026-11-09 18:00", "2026-11-10 09:00", None, None, 0, "2026-11-11 18:00", False),
+    (N1, K6, DAN, "phone", "delivery", "medium", "new", "SO-100031", "2026-11-06 18:00", None, None, None, 0, "2026-11-09 18:00", False),
+    (N3, K6, DAN, "phone", "delivery", "medium", "escalated", "SO-100031", "2026-11-06 18:00", "2026-11-10 09:00", None, None, 0, "2026-11-11 18:00", False),
     (N1, K7, DAN, "email", "billing", "low", "pending_customer", None, "2026-11-03 09:00", "2026-11-03 10:00", None, None, 0, "2026-11-03 10:05", False),
     (N2, K7, DAN, "email", "billing", "low", "closed", None, "2026-11-03 09:00", "2026-11-03 10:00", None, "2026-11-10 23:52", 0, "2026-11-10 23:52", False),
     (N3, K7, DAN, "email", "billing", "low", "closed", None, "2026-11-03 09:00", "2026-11-03 10:00", None, "2026-11-10 23:52", 0, "2026-11-10 23:52", False),  # lookback

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -150,10 +151,10 @@ def test_case_frictions(built):
         """,
     )
     assert rows == [
-        (fx.K1, "resolution_beyond_standard", fx.ts("2026-11-11 08:00"), "high", "web"),
         (fx.K1, "case_reopened", fx.ts("2026-11-11 15:00"), "high", "web"),
-        (fx.K5, "resolution_beyond_standard", fx.ts("2026-11-10 04:00"), "high", "chat"),
+        (fx.K1, "resolution_beyond_standard", fx.ts("2026-11-11 20:00"), "high", "web"),
         (fx.K5, "case_reopened", fx.ts("2026-11-10 11:00"), "high", "chat"),  # reopen never seen as a status
+        (fx.K5, "resolution_beyond_standard", fx.ts("2026-11-10 16:00"), "high", "chat"),
         (fx.K6, "resolution_beyond_standard", fx.ts("2026-11-12 18:00"), "medium", "phone"),  # still open
     ]
 
@@ -293,3 +294,39 @@ def test_journey_steps_from_every_system(built):
     journey_type, transitions, steps, last_step, _, systems = case
     assert (journey_type, systems) == ("issue_resolution", "contact_center,crm")
     assert steps == last_step == transitions + 1
+
+
+def test_business_calendar_matches_the_policy_the_sandbox_follows(built):
+    """Every day of int_business_calendar_hours opens and closes when the seeds' reader (which the sandbox
+    company's agents follow) says, clock changes and bank holidays included, and no other day is open."""
+    from frictionflow.service_calendar import load_calendar
+
+    rows = _rows(
+        built["dsn"],
+        "select calendar, local_date, extract(epoch from opens_at) * 1000, extract(epoch from closes_at) * 1000"
+        " from intermediate.int_business_calendar_hours",
+    )
+    calendar = load_calendar("customer_service")
+    sql_days = {day: (int(opens), int(closes)) for name, day, opens, closes in rows if name == "customer_service"}
+    first, last = calendar.covers
+    python_days = {}
+    day = first
+    while day <= last:
+        if (interval := calendar.open_interval(day)) is not None:
+            python_days[day] = interval
+        day = date.fromordinal(day.toordinal() + 1)
+    assert len(sql_days) == len(python_days) == (last - first).days + 1
+    assert sql_days == python_days
+
+
+def test_case_standard_due_times_count_business_hours(built):
+    from frictionflow.service_calendar import standard_due_ms
+
+    rows = _rows(
+        built["dsn"],
+        "select case_id, priority, extract(epoch from created_at) * 1000, extract(epoch from standard_due_at) * 1000"
+        " from intermediate.int_case_standard_times",
+    )
+    assert rows
+    for case_id, priority, created, due in rows:
+        assert int(due) == standard_due_ms(int(created), priority), case_id

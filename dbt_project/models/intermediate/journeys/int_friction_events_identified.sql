@@ -2,9 +2,10 @@
 --   dead_end_search, checkout_failed, login_failed, error_shown  one per web/app event signalling it;
 --   checkout_abandoned          one per abandoned buying journey that reached checkout, at its last event;
 --   resolution_beyond_standard  one per case whose final resolution (or the CRM extraction horizon,
---                               while open) came later than created_at + its priority's standard; it
---                               occurs at the moment the standard was exceeded (a case closed
---                               unanswered by the customer is not measured);
+--                               while open) came later than its standard due time: its priority's
+--                               standard in business hours from created_at (int_case_standard_times); it
+--                               occurs at that due time (a case closed unanswered by the customer is
+--                               not measured);
 --   case_reopened               one per reopen: the CRM's reopen_count, or the reopened transitions seen
 --                               if more; the k-th occurs at the k-th reopened transition seen, else at
 --                               the first version whose reopen_count reached k (reopen not seen in the
@@ -33,9 +34,9 @@ case_status_changes as (
 
 ),
 
-standard_resolution_times as (
+case_standard_times as (
 
-    select * from {{ ref('standard_resolution_times') }}
+    select * from {{ ref('int_case_standard_times') }}
 
 ),
 
@@ -142,20 +143,18 @@ late_resolutions as (
         {{ customer_identifier_type('case_journeys.customer_type') }} as customer_identifier_type,
         'resolution_beyond_standard' as friction_type,
         case_journeys.case_id as source_record_key,
-        case_journeys.started_at
-        + standard_resolution_times.standard_resolution_hours * interval '1 hour' as occurred_at,
+        case_standard_times.standard_due_at as occurred_at,
         case_journeys.start_channel as channel,
         case_journeys.last_contact_point as contact_point,
         case_journeys.case_priority,
         case_journeys.order_no,
         case_journeys.case_id
     from case_journeys
-    inner join standard_resolution_times
-        on case_journeys.case_priority = standard_resolution_times.priority
+    inner join case_standard_times
+        on case_journeys.case_id = case_standard_times.case_id
     where
         case_journeys.state != 'abandoned'
-        and coalesce(case_journeys.ended_at, case_journeys.data_horizon_at)
-        > case_journeys.started_at + standard_resolution_times.standard_resolution_hours * interval '1 hour'
+        and coalesce(case_journeys.ended_at, case_journeys.data_horizon_at) > case_standard_times.standard_due_at
 
 ),
 
