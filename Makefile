@@ -48,12 +48,16 @@ sandbox: $(STAMP) ## deliver the sandbox company's sources (SANDBOX_CUSTOMERS, S
 dbt-build: $(STAMP) ## plain `dbt build` of every model against the warehouse (outside Airflow)
 	eval "$$($(FF) env)" && $(BIN)/dbt build --project-dir dbt_project
 
-bench: $(STAMP) ## after `make run`: dbt stage in the DAG vs plain dbt build, then `bench-load`; into docs/benchmarks.md
+bench: $(STAMP) ## after `make run`: dbt stage in the DAG vs plain dbt build, then `bench-load` and `bench-history`; into docs/benchmarks.md
 	$(FF) bench --write
 	$(FF) bench-load --write
+	$(FF) bench-history --write
 
 bench-load: $(STAMP) ## raw loader vs raw COPY and pandas to_sql (rows/s, peak memory at 1x/10x), into docs/benchmarks.md
 	$(FF) bench-load --write
+
+bench-history: $(STAMP) ## a night's dbt build at 30 vs 90 days of history (CUSTOMERS=...), into docs/benchmarks.md
+	$(FF) bench-history --customers $(or $(CUSTOMERS),1000) --write
 
 bench-identity: $(STAMP) ## identity resolution over 1M synthetic identifier rows (ROWS=...), into docs/benchmarks.md
 	$(FF) bench-identity --rows $(or $(ROWS),1000000) --write
@@ -65,4 +69,4 @@ clean: ## stop the warehouse and remove local state (.local/, dbt target)
 	-$(FF) warehouse stop
 	rm -rf .local dbt_project/target dbt_project/logs
 
-.PHONY: help venv run test lint airflow warehouse stop sandbox dbt-build bench bench-load bench-identity env clean
+.PHONY: help venv run test lint airflow warehouse stop sandbox dbt-build bench bench-load bench-history bench-identity env clean

@@ -10,6 +10,7 @@ airflow             prepare, then start Airflow standalone (UI, scheduler, DAG p
 bench               the dbt stage inside the DAG against a plain `dbt build` (after `run`)
 bench-load          the raw loader's rows/s against raw COPY and pandas to_sql, and its peak memory at 1x/10x
 bench-identity      identity resolution (guards, edges, connected components, stable keys) over N synthetic rows
+bench-history       a night's dbt build with 30 and with 90 days of history (the same company, two warehouses)
 suites              regenerate the raw GX suites from the contracts (--write; --check fails when stale)
 """
 
@@ -207,6 +208,28 @@ def cmd_bench_identity(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_bench_history(settings: Settings, args) -> int:
+    from frictionflow import bench_history
+    from frictionflow.bench_load import write_section
+    from frictionflow.warehouse import embedded
+
+    embedded.start(settings)
+    report = bench_history.run(
+        settings,
+        short_days=args.short_days,
+        long_days=args.long_days,
+        customers=args.customers,
+        seed=args.seed,
+        repeats=args.repeats,
+        log=lambda line: print(line, flush=True),
+    )
+    print("\n" + report)
+    if args.write:
+        write_section(report, args.output)
+        print(f"\nwritten to {args.output}")
+    return 0
+
+
 def cmd_suites(_settings: Settings, args) -> int:
     from frictionflow.quality.suites import generated_suites, write_suites
 
@@ -259,6 +282,14 @@ def main(argv: list[str] | None = None) -> int:
     bi.add_argument("--rows", type=int, default=1_000_000, help="synthetic identifier rows")
     bi.add_argument("--write", action="store_true", help="write the figures into their section of --output")
     bi.add_argument("--output", type=Path, default=PROJECT_ROOT / "docs" / "benchmarks.md")
+    bh = sub.add_parser("bench-history")
+    bh.add_argument("--short-days", type=int, default=30)
+    bh.add_argument("--long-days", type=int, default=90)
+    bh.add_argument("--customers", type=int, default=int(os.environ.get("SANDBOX_CUSTOMERS", 1000)))
+    bh.add_argument("--seed", type=int, default=int(os.environ.get("SANDBOX_SEED", 42)))
+    bh.add_argument("--repeats", type=int, default=2, help="dbt builds per history length (median)")
+    bh.add_argument("--write", action="store_true", help="write the figures into their section of --output")
+    bh.add_argument("--output", type=Path, default=PROJECT_ROOT / "docs" / "benchmarks.md")
     su = sub.add_parser("suites")
     su.add_argument("--write", action="store_true", help="write the generated suites (default: check only)")
     args = parser.parse_args(argv)
@@ -274,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         "bench": cmd_bench,
         "bench-load": cmd_bench_load,
         "bench-identity": cmd_bench_identity,
+        "bench-history": cmd_bench_history,
         "suites": cmd_suites,
     }[args.command]
     return handler(settings, args)
