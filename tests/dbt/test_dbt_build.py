@@ -355,3 +355,23 @@ def test_every_model_seed_and_column_is_documented(built):
         assert actual, f"{name}: not built in {node['schema']}"
         undocumented += [f"{name}.{column}" for (column,) in actual if column not in documented]
     assert not undocumented, "undocumented in dbt: " + ", ".join(undocumented)
+
+
+def test_follow_up_journeys_are_linked_to_what_they_follow(built):
+    """Both fixture shipments of web orders follow the buying journey that placed them; Alice's case K1 names
+    SO-100045 but was logged before she ordered it, and Dan's K6 before its order's shipment (a phone order,
+    no buying journey): neither follows anything."""
+    rows = _rows(
+        built["dsn"],
+        """
+        select child.journey_type, child.shipment_id, child.case_id, parent.journey_type, parent.order_no,
+               child.linked_by
+        from audit.fct_journeys child
+        inner join audit.fct_journeys parent on child.parent_journey_id = parent.journey_id
+        order by child.shipment_id
+        """,
+    )
+    assert rows == [
+        ("delivery", "SH-0001", None, "buying", "SO-100045", "order_no"),
+        ("delivery", "SH-0003", None, "buying", "SO-100046", "order_no"),
+    ]

@@ -44,6 +44,9 @@ CUSTOM_INJECTIONS = {
     "bounded by the events": "update {t} set current_frictions = current_frictions + 1000000 where " + FIRST_ROW,
     "shares add up": "update {t} set current_transitions = current_transitions + 1 "
     "where ctid = (select min(ctid) from {t} where current_transitions < current_leaving)",
+    # A delivery linked to its order's buying journey forgets how it was linked.
+    "a follow-up names how it was linked": "update {t} set linked_by = null "
+    "where ctid = (select min(ctid) from {t} where parent_journey_id is not null)",
     "only open journeys are scored": "update {t} set journey_id = 'no-such-journey' where " + FIRST_ROW,
     # The mart shrank to one row overnight (history: the last publication, written by the test).
     "volume": "delete from {t} where ctid <> (select min(ctid) from {t})",

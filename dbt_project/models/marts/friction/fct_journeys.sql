@@ -15,6 +15,12 @@ customer_map as (
 
 ),
 
+journey_links as (
+
+    select * from {{ ref('int_journey_links') }}
+
+),
+
 friction_events as (
 
     select * from {{ ref('int_friction_events_identified') }}
@@ -51,7 +57,9 @@ final as (
         cast(coalesce(journey_frictions.friction_event_count, 0) as bigint) as friction_event_count,
         journeys.order_no,
         journeys.case_id,
-        journeys.shipment_id
+        journeys.shipment_id,
+        journey_links.parent_journey_id,
+        journey_links.linked_by
     from journeys
     left join customer_map
         on
@@ -59,6 +67,8 @@ final as (
             and journeys.customer_id = customer_map.identifier_value
     left join journey_frictions
         on journeys.journey_id = journey_frictions.journey_id
+    left join journey_links
+        on journeys.journey_id = journey_links.journey_id
 
 )
 
