@@ -109,6 +109,8 @@ def run(settings: Settings, repeats: int = 3) -> str:
             *friction_accuracy_report(settings),
             "",
             *stuck_risk_report(settings),
+            "",
+            *journey_link_report(settings),
         ]
     )
     return report
@@ -216,3 +218,18 @@ def gate_report(settings: Settings) -> list[str]:
         f"| whole run (wall) | {wall:.1f} | 100% | |",
     ]
     return lines
+
+
+def journey_link_report(settings: Settings) -> list[str]:
+    """The journeys the last night's cases follow (fct_journeys.parent_journey_id) against the ground truth."""
+    from frictionflow.journey_link_score import format_report, score
+
+    return [
+        "## Follow-up journeys: the journey a case follows, against the ground truth",
+        "",
+        "Each case the last `make run` night holds, scored on the type of the journey it follows "
+        "(frictionflow/journey_link_score.py): a delivery case its shipment, a product or returns case the "
+        "purchase, a billing or account case about no order the journey its customer just gave up.",
+        "",
+        format_report(score(settings.warehouse_dsn, settings.ground_truth_dir)),
+    ]

@@ -2,12 +2,12 @@
 -- (a purchase, its delivery, a case about it) reads as one chain.
 --
 --   delivery          follows the buying journey that placed its order (order_no);
---   issue_resolution  about an order (order_ref): follows the order's latest delivery journey started
---                     before the case, else the buying journey that placed the order;
---                     about no order: by intent (seed case_follow_up_intents), the same CRM contact's
---                     latest journey of the intent's type abandoned in the `within_hours` before the case
---                     (a billing case after a buying journey given up, an account case after a failed
---                     login).
+--   issue_resolution  about an order (order_ref): follows the order's journey of the type its category
+--                     names (seed case_follow_up_intents: delivery -> the shipment, product, returns and
+--                     billing -> the purchase) begun before the case, else the order's latest journey;
+--                     about no order: by intent, the same CRM contact's latest journey of that type
+--                     abandoned in the category's `within_hours` before the case (a billing case after a
+--                     buying journey given up, an account case after a failed login).
 -- A parent never starts after its follow-up (a case logged before the order it names follows nothing). A
 -- journey that follows nothing has no row. Ties go to the later-started journey, then the larger key.
 with
@@ -74,35 +74,28 @@ case_journeys as (
 
 ),
 
-case_delivery_parents as (
+-- A case about an order follows one of the order's journeys begun before it: the type its category names
+-- (seed case_follow_up_intents: a delivery case the shipment, a product or returns case the purchase),
+-- else the order's latest journey of any type.
+case_order_links as (
 
     select distinct on (case_journeys.journey_id)
         case_journeys.journey_id,
-        deliveries.journey_id as parent_journey_id
-    from case_journeys
-    inner join journeys as deliveries
-        on
-            case_journeys.order_no = deliveries.order_no
-            and deliveries.journey_type = 'delivery'
-            and case_journeys.started_at >= deliveries.started_at
-    order by case_journeys.journey_id asc, deliveries.started_at desc, deliveries.journey_id desc
-
-),
-
-case_order_links as (
-
-    select
-        case_journeys.journey_id,
-        coalesce(case_delivery_parents.parent_journey_id, order_placements.journey_id) as parent_journey_id,
+        order_journeys.journey_id as parent_journey_id,
         'order_no' as linked_by
     from case_journeys
-    left join case_delivery_parents
-        on case_journeys.journey_id = case_delivery_parents.journey_id
-    left join order_placements
+    inner join journeys as order_journeys
         on
-            case_journeys.order_no = order_placements.order_no
-            and case_journeys.started_at >= order_placements.started_at
-    where coalesce(case_delivery_parents.parent_journey_id, order_placements.journey_id) is not null
+            case_journeys.order_no = order_journeys.order_no
+            and order_journeys.journey_type in ('buying', 'delivery')
+            and case_journeys.started_at >= order_journeys.started_at
+    left join case_follow_up_intents
+        on case_journeys.category = case_follow_up_intents.case_category
+    order by
+        case_journeys.journey_id asc,
+        (order_journeys.journey_type = case_follow_up_intents.follows_journey_type) desc nulls last,
+        order_journeys.started_at desc,
+        order_journeys.journey_id desc
 
 ),
 
@@ -127,6 +120,7 @@ case_intent_links as (
         case_journeys.order_no is null
         and case_journeys.customer_type = 'contact'
         and given_up.state = 'abandoned'
+        and case_follow_up_intents.within_hours is not null
     order by case_journeys.journey_id asc, given_up.ended_at desc, given_up.journey_id desc
 
 ),
