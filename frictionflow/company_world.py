@@ -5,7 +5,6 @@ deliveries in a warehouse of their own."""
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-from frictionflow.settings import Settings
+from frictionflow.settings import Settings, environment
 from frictionflow.sources import source_configs
 
 LONDON = ZoneInfo("Europe/London")
@@ -69,16 +68,8 @@ class CompanyWorld:
     @contextmanager
     def connected(self) -> Iterator[None]:
         """The task code finds this world's warehouse and sources through Airflow's environment variables."""
-        saved = {name: os.environ.get(name) for name in self.connections}
-        os.environ.update(self.connections)
-        try:
+        with environment(self.connections):
             yield
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
 
 
 @contextmanager

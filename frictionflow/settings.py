@@ -139,8 +139,15 @@ def dbt_profile_env(dsn: str) -> Iterator[None]:
         "FRICTIONFLOW_DBT_PASSWORD": parts.password or "",
         "FRICTIONFLOW_DBT_DBNAME": parts.path.lstrip("/"),
     }
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
+    with environment(env):
+        yield
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """`values` set in os.environ for the block; the previous values (or their absence) come back after."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
     try:
         yield
     finally:
