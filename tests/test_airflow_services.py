@@ -136,11 +136,20 @@ def test_trigger_from_the_api_and_every_task_succeeds(services):
         return state if state in ("success", "failed") else None
 
     state = _wait(finished, "the DAG run", log_path, timeout=DEADLINE_S)
-    instances = client.get(f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances", params={"limit": 100}).json()
-    states = {ti["task_id"]: ti["state"] for ti in instances.get("task_instances", [])}
+    instances, total = [], None
+    while total is None or len(instances) < total:  # the API pages by 100 at most; the DAG has more tasks
+        page = client.get(
+            f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances",
+            params={"limit": 100, "offset": len(instances), "order_by": "id"},  # a stable order across pages
+        ).json()
+        total = page["total_entries"]
+        if not page.get("task_instances"):
+            break
+        instances += page["task_instances"]
+    states = {ti["task_id"]: ti["state"] for ti in instances}
     assert state == "success", {t: s for t, s in states.items() if s != "success"}
     assert states and all(s == "success" for s in states.values()), instances
-    assert instances["total_entries"] == len(states)
+    assert total == len(states) == len(instances)
     assert any(t.startswith("dbt.") for t in states), "dbt models are tasks of their own"
     assert {"raw_gate", "published_gate", "publish"} <= set(states)
 
