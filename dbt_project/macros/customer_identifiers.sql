@@ -39,3 +39,13 @@
         coalesce({{ interactions }}.crm_contact_id, {{ interactions }}.customer_phone_e164, {{ interactions }}.customer_email)
             as customer_identifier
 {%- endmacro %}
+
+{#-
+    The identifier an ERP order names its customer by: its customer_no; a guest order names none. Renders
+    `<type> as customer_identifier_type, <value> as customer_identifier` for the relation `sales_orders`
+    (stg_erp__sales_orders).
+-#}
+{% macro erp_order_customer_identifier(sales_orders) -%}
+    case when {{ sales_orders }}.customer_no is not null then 'erp_customer_no' end as customer_identifier_type,
+        {{ sales_orders }}.customer_no as customer_identifier
+{%- endmacro %}

@@ -185,6 +185,16 @@ scored as (
 
 ),
 
+p_valued as (
+
+    -- the p-value once per row: p_value, is_significant and shift_direction all read it
+    select
+        scored.*,
+        {{ normal_two_sided_p_value('scored.z_score') }} as exact_p_value
+    from scored
+
+),
+
 final as (
 
     select
@@ -220,16 +230,16 @@ final as (
                 )
         end as rate_ratio,
         cast(round(cast(scored.z_score as numeric), 4) as numeric(14, 4)) as z_score,
-        cast(round(cast({{ normal_two_sided_p_value('scored.z_score') }} as numeric), 6) as numeric(7, 6)) as p_value,
-        {{ normal_two_sided_p_value('scored.z_score') }} < {{ var('friction_shift_alpha') }} as is_significant,
+        cast(round(cast(scored.exact_p_value as numeric), 6) as numeric(7, 6)) as p_value,
+        scored.exact_p_value < {{ var('friction_shift_alpha') }} as is_significant,
         case
-            when {{ normal_two_sided_p_value('scored.z_score') }} >= {{ var('friction_shift_alpha') }} then 'no_change'
+            when scored.exact_p_value >= {{ var('friction_shift_alpha') }} then 'no_change'
             when scored.z_score > 0 then 'worse'
             else 'better'
         end as shift_direction,
         main_types.main_friction_type,
         cast(rank() over (order by scored.z_score desc) as bigint) as shift_rank
-    from scored
+    from p_valued as scored
     inner join main_types
         on
             scored.contact_point = main_types.contact_point

@@ -113,6 +113,16 @@ scored as (
 
 ),
 
+p_valued as (
+
+    -- the p-value once per row: p_value, is_significant and shift_direction all read it
+    select
+        scored.*,
+        {{ normal_two_sided_p_value('scored.z_score') }} as exact_p_value
+    from scored
+
+),
+
 final as (
 
     select
@@ -130,11 +140,11 @@ final as (
         cast(round(cast(scored.current_share as numeric), 6) as numeric(7, 6)) as current_share,
         cast(round(cast(scored.baseline_share as numeric), 6) as numeric(7, 6)) as baseline_share,
         cast(round(cast(scored.z_score as numeric), 4) as numeric(14, 4)) as z_score,
-        cast(round(cast({{ normal_two_sided_p_value('scored.z_score') }} as numeric), 6) as numeric(7, 6))
+        cast(round(cast(scored.exact_p_value as numeric), 6) as numeric(7, 6))
             as p_value,
-        coalesce({{ normal_two_sided_p_value('scored.z_score') }} < {{ var('friction_shift_alpha') }}, false)
+        coalesce(scored.exact_p_value < {{ var('friction_shift_alpha') }}, false)
             as is_significant
-    from scored
+    from p_valued as scored
     cross join periods
 
 )
