@@ -15,7 +15,9 @@ One night of the customer-context and friction warehouse, for the business date 
    **compliance_report** beside the gate: marketing sends that breached a withdrawn consent, counted
    into `meta.consent_breaches` (reported, not blocking);
 4. **raw_gate**: Great Expectations on the night's raw rows;
-5. **dbt**: one task per model (astronomer-cosmos, `dbt build` per node, from the compiled manifest);
+5. **dbt**: one task per model (astronomer-cosmos, `dbt build` per node, from the compiled manifest); the
+   large facts are incremental (only what the night's data touches); trigger with `full_refresh` to
+   rebuild them from their whole history;
 6. **published_gate**: Great Expectations on the audited marts; a failure stops here and the last
    good version stays published;
 7. **publish**: atomic swap of the audited marts into `published`.
@@ -27,7 +29,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.providers.standard.sensors.filesystem import FileSensor
-from airflow.sdk import dag, task, task_group
+from airflow.sdk import Param, dag, task, task_group
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from frictionflow.airflow_local import DAG_ID
@@ -45,6 +47,14 @@ BUSINESS_DATE = "{{ data_interval_start.in_timezone('Europe/London').strftime('%
     start_date=pendulum.datetime(2026, 1, 1, tz="Europe/London"),
     catchup=False,
     max_active_runs=1,  # nights build on each other's watermarks: one at a time, in order
+    params={
+        "full_refresh": Param(
+            False,
+            type="boolean",
+            description="Rebuild the incremental dbt models from their whole history (after a change to a "
+            "journey rule, a dbt variable or a model's columns). The identity key history is never rebuilt.",
+        )
+    },
     tags=["frictionflow", "nightly", "warehouse"],
     default_args={
         "owner": "data-engineering",

@@ -54,6 +54,7 @@ def dbt_task_group(group_id: str = "dbt") -> DbtTaskGroup:
             invocation_mode=InvocationMode.DBT_RUNNER,
             dbt_executable_path=_dbt_executable(),
         ),
-        operator_args={"install_deps": False, "retries": 0},
+        # The DAG's `full_refresh` parameter (a trigger option in the UI) reaches every dbt build.
+        operator_args={"install_deps": False, "retries": 0, "full_refresh": "{{ params.full_refresh }}"},
         default_args={"retries": 0},
     )

@@ -3,11 +3,14 @@
         materialized='incremental',
         unique_key=['identifier_id', 'valid_from_date'],
         incremental_strategy='delete+insert',
+        full_refresh=false,
         pre_hook=[
             "{% if is_incremental() %}delete from {{ this }} where valid_from_date >= (select coalesce(business_date, date '1970-01-01') from {{ ref('int_identity__night') }}){% endif %}"
         ],
     )
 }}
+-- full_refresh=false: the memory of keys cannot be rebuilt from the sources, so --full-refresh leaves it alone.
+--
 -- The memory of identity resolution: which customer_key each identifier belonged to, night after night
 -- (SCD type 2, one row per identifier and version; valid_to_date exclusive, null while current).
 --

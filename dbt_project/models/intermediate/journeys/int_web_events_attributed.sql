@@ -8,12 +8,52 @@
 -- A device that never logged in stays anonymous: its customer is the anonymous_id.
 -- The "nearest login" is found without correlated subqueries: a running count of logins numbers the
 -- stretches between logins, and the one login inside each stretch is that stretch's maximum.
+--
+-- Incremental: attribution is a device's whole history (a login tonight re-attributes the device's
+-- anonymous events of any age), so a night recomputes every device that an event staged since the last
+-- build (or an event gone from staging) belongs to, with all its events (strategy replace_touched).
+-- attributed_at stamps the rows of each recomputation: the journey steps take in the devices stamped
+-- after their own last build.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_touched',
+        unique_key='anonymous_id',
+        touched_row_key='event_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
+
+{% if is_incremental() %}
+    touched_devices as (
+
+        select staged_events.anonymous_id
+        from {{ ref('stg_web_analytics__events') }} as staged_events
+        where staged_events.last_loaded_at > {{ incremental_watermark('last_loaded_at') }}
+
+        union
+
+        select attributed.anonymous_id
+        from {{ this }} as attributed
+        where not exists (
+            select 1 from {{ ref('stg_web_analytics__events') }} as staged_events
+            where staged_events.event_id = attributed.event_id and not staged_events.is_bot
+        )
+
+    ),
+{% endif %}
 
 events as (
 
-    select * from {{ ref('stg_web_analytics__events') }}
-    where not is_bot
+    select staged_events.*
+    from {{ ref('stg_web_analytics__events') }} as staged_events
+    where
+        not staged_events.is_bot
+    {% if is_incremental() %}
+        and staged_events.anonymous_id in (select touched_devices.anonymous_id from touched_devices)
+    {% endif %}
 
 ),
 
@@ -77,6 +117,8 @@ attributed as (
         order_no,
         failure_reason,
         error_code,
+        last_loaded_at,
+        now() as attributed_at,
         coalesce(user_id, next_session_user_id, previous_device_user_id, next_device_user_id) as contact_id,
         case
             when user_id is not null then 'logged_in'
@@ -115,4 +157,8 @@ classified as (
 
 )
 
-select * from classified
+{% if is_incremental() %}
+    select * from touched_devices left join classified using (anonymous_id)
+{% else %}
+    select * from classified
+{% endif %}

@@ -7,13 +7,65 @@
 -- (order_completed for buying, a successful login for account access). An account-access "journey" made only of a
 -- successful login (nothing went wrong) is not a customer need and is dropped.
 --
--- error_shown is a friction signal of whatever the customer was doing: it joins the journey of the
--- nearest preceding journey event in the same device session, else of the nearest following one.
+-- error_shown is a friction signal of whatever the customer was doing: it joins the customer's journey of
+-- the nearest preceding journey event in the same device session, else of the nearest following one.
+--
+-- Every row depends on its customer's events alone. Incremental: a night recomputes, from their whole
+-- history, the customers of the devices attributed since the last build (the device's customers now and
+-- before: a login can move a device's events from one customer to another) and the customers whose steps
+-- lost an event (strategy replace_touched). A change to journey_type_rules needs a --full-refresh.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_touched',
+        unique_key='customer_id',
+        touched_row_key='event_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
+
+{% if is_incremental() %}
+    recomputed_devices as (
+
+        select distinct attributed.anonymous_id
+        from {{ ref('int_web_events_attributed') }} as attributed
+        where attributed.attributed_at > {{ incremental_watermark('attributed_at') }}
+
+    ),
+
+    touched_customers as (
+
+        select attributed.customer_id
+        from {{ ref('int_web_events_attributed') }} as attributed
+        inner join recomputed_devices on attributed.anonymous_id = recomputed_devices.anonymous_id
+
+        union
+
+        select steps.customer_id
+        from {{ this }} as steps
+        inner join recomputed_devices on steps.anonymous_id = recomputed_devices.anonymous_id
+
+        union
+
+        select steps.customer_id
+        from {{ this }} as steps
+        where not exists (
+            select 1 from {{ ref('int_web_events_attributed') }} as attributed
+            where attributed.event_id = steps.event_id and attributed.customer_id = steps.customer_id
+        )
+
+    ),
+{% endif %}
 
 events as (
 
-    select * from {{ ref('int_web_events_attributed') }}
+    select attributed.*
+    from {{ ref('int_web_events_attributed') }} as attributed
+    {% if is_incremental() %}
+        where attributed.customer_id in (select touched_customers.customer_id from touched_customers)
+    {% endif %}
 
 ),
 
@@ -112,7 +164,8 @@ journey_steps as (
         channel,
         page_path,
         friction_type,
-        order_no
+        order_no,
+        attributed_at
     from identified
     where has_customer_need
 
@@ -129,7 +182,8 @@ error_sessions as (
 
     select distinct
         errors.anonymous_id,
-        errors.session_id
+        errors.session_id,
+        errors.customer_id
     from errors
 
 ),
@@ -145,13 +199,13 @@ session_stream as (
         journey_steps.received_at,
         journey_steps.journey_id,
         journey_steps.journey_type,
-        journey_steps.customer_id,
-        journey_steps.customer_type
+        journey_steps.customer_id
     from journey_steps
     inner join error_sessions
         on
             journey_steps.anonymous_id = error_sessions.anonymous_id
             and journey_steps.session_id = error_sessions.session_id
+            and journey_steps.customer_id = error_sessions.customer_id
 
     union all
 
@@ -163,8 +217,7 @@ session_stream as (
         errors.received_at,
         null as journey_id,
         null as journey_type,
-        null as customer_id,
-        null as customer_type
+        errors.customer_id
     from errors
 
 ),
@@ -174,12 +227,12 @@ session_stretches as (
     select
         session_stream.*,
         count(session_stream.journey_id) over (
-            partition by session_stream.anonymous_id, session_stream.session_id
+            partition by session_stream.anonymous_id, session_stream.session_id, session_stream.customer_id
             order by session_stream.event_at asc, session_stream.received_at asc, session_stream.event_id asc
             rows between unbounded preceding and current row
         ) as stretch_forward,
         count(session_stream.journey_id) over (
-            partition by session_stream.anonymous_id, session_stream.session_id
+            partition by session_stream.anonymous_id, session_stream.session_id, session_stream.customer_id
             order by session_stream.event_at desc, session_stream.received_at desc, session_stream.event_id desc
             rows between unbounded preceding and current row
         ) as stretch_backward
@@ -195,24 +248,22 @@ nearest_journeys as (
         session_stretches.journey_id is null as is_error,
         max(session_stretches.journey_id) over stretch_after_step as previous_journey_id,
         max(session_stretches.journey_type) over stretch_after_step as previous_journey_type,
-        max(session_stretches.customer_id) over stretch_after_step as previous_customer_id,
-        max(session_stretches.customer_type) over stretch_after_step as previous_customer_type,
         max(session_stretches.journey_id) over stretch_before_step as next_journey_id,
-        max(session_stretches.journey_type) over stretch_before_step as next_journey_type,
-        max(session_stretches.customer_id) over stretch_before_step as next_customer_id,
-        max(session_stretches.customer_type) over stretch_before_step as next_customer_type
+        max(session_stretches.journey_type) over stretch_before_step as next_journey_type
     from session_stretches
     window
         stretch_after_step as (
             partition by
                 session_stretches.anonymous_id,
                 session_stretches.session_id,
+                session_stretches.customer_id,
                 session_stretches.stretch_forward
         ),
         stretch_before_step as (
             partition by
                 session_stretches.anonymous_id,
                 session_stretches.session_id,
+                session_stretches.customer_id,
                 session_stretches.stretch_backward
         )
 
@@ -226,16 +277,8 @@ attached_errors as (
             when nearest_journeys.previous_journey_id is not null then nearest_journeys.previous_journey_type
             else nearest_journeys.next_journey_type
         end as journey_type,
-        case
-            when nearest_journeys.previous_journey_id is not null then nearest_journeys.previous_customer_id
-            when nearest_journeys.next_journey_id is not null then nearest_journeys.next_customer_id
-            else errors.customer_id
-        end as customer_id,
-        case
-            when nearest_journeys.previous_journey_id is not null then nearest_journeys.previous_customer_type
-            when nearest_journeys.next_journey_id is not null then nearest_journeys.next_customer_type
-            else errors.customer_type
-        end as customer_type,
+        errors.customer_id,
+        errors.customer_type,
         errors.event_id,
         errors.event_name,
         errors.event_at,
@@ -246,7 +289,8 @@ attached_errors as (
         errors.channel,
         errors.page_path,
         errors.friction_type,
-        errors.order_no
+        errors.order_no,
+        errors.attributed_at
     from errors
     inner join nearest_journeys
         on errors.event_id = nearest_journeys.event_id
@@ -283,4 +327,8 @@ sequenced as (
 
 )
 
-select * from sequenced
+{% if is_incremental() %}
+    select * from touched_customers left join sequenced using (customer_id)
+{% else %}
+    select * from sequenced
+{% endif %}

@@ -8,11 +8,48 @@
 --     + event_time_lateness_tolerance_minutes) (older than any real offline delay);
 -- then the collector's received_at is used. A device clock that is off by less than the lateness
 -- window (e.g. two hours behind, online) cannot be told apart from a late event and is kept.
+--
+-- Incremental: a night restages only the events that raw rows loaded since the last build touch (a first
+-- delivery, a re-delivery, a re-run night's reload), each from all its deliveries, however late they came;
+-- an event gone from raw is deleted (strategy replace_touched).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_touched',
+        unique_key='event_id',
+        touched_row_key='event_name',
+        on_schema_change='fail',
+    )
+}}
+
 with
+
+{% if is_incremental() %}
+    touched_events as (
+
+        select raw_events.event_id
+        from {{ source('web_analytics', 'event') }} as raw_events
+        where raw_events._loaded_at > {{ incremental_watermark('last_loaded_at') }}
+
+        union
+
+        select staged.event_id
+        from {{ this }} as staged
+        where not exists (
+            select 1 from {{ source('web_analytics', 'event') }} as raw_events
+            where raw_events.event_id = staged.event_id
+        )
+
+    ),
+{% endif %}
 
 source as (
 
-    select * from {{ source('web_analytics', 'event') }}
+    select raw_events.*
+    from {{ source('web_analytics', 'event') }} as raw_events
+    {% if is_incremental() %}
+        where raw_events.event_id in (select touched_events.event_id from touched_events)
+    {% endif %}
 
 ),
 
@@ -27,7 +64,8 @@ first_deliveries as (
                 source._loaded_at asc,
                 source._batch_id asc,
                 source._record_number asc
-        ) as delivery_number
+        ) as delivery_number,
+        max(source._loaded_at) over (partition by source.event_id) as last_loaded_at
     from source
 
 ),
@@ -60,6 +98,7 @@ renamed as (
         properties ->> 'error_code' as error_code,
         _batch_id as batch_id,
         _loaded_at as loaded_at,
+        last_loaded_at,
         _data_interval_end as data_interval_end_at
     from first_deliveries
     where delivery_number = 1
@@ -103,4 +142,8 @@ final as (
 
 )
 
-select * from final
+{% if is_incremental() %}
+    select * from touched_events left join final using (event_id)
+{% else %}
+    select * from final
+{% endif %}
