@@ -9,8 +9,9 @@ import psycopg
 
 from frictionflow.airflow_local import DAG_ID, airflow
 
-# Wall-clock load time (raw `_loaded_at`, renamed `loaded_at` in staging): differs by design between runs.
-VOLATILE_COLUMNS = {"_loaded_at", "loaded_at"}
+# Wall-clock load time (raw `_loaded_at`, renamed `loaded_at` in staging) and the incremental models'
+# watermarks (`last_loaded_at`, `attributed_at`): differ by design between runs.
+VOLATILE_COLUMNS = {"_loaded_at", "loaded_at", "last_loaded_at", "attributed_at"}
 
 
 def run_night(env: dict[str, str], night: date) -> subprocess.CompletedProcess:

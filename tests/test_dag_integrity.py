@@ -193,3 +193,21 @@ def test_contact_center_connection_comes_from_the_environment(settings, monkeypa
     ]
     assert tokens[0] == tokens[1] and len(tokens[0]) >= 32
     assert (settings.home / "contact_center.token").read_text().strip() == tokens[0]
+
+
+
+def test_full_refresh_is_a_trigger_option_that_reaches_every_dbt_build(dagbag):
+    from jinja2 import Template
+
+    dag = dagbag.dags["frictionflow_nightly"]
+    assert dag.params["full_refresh"] is False
+    builds = [t for t in dag.tasks if type(t).__name__ in ("DbtBuildLocalOperator", "DbtSeedLocalOperator")]
+    assert len(builds) > 40, "one dbt build task per model and seed"
+    for build in builds:
+        assert "full_refresh" in build.template_fields, build.task_id
+        configured = build.full_refresh
+        for triggered_with in (False, True):
+            # What Airflow renders into the templated field when the night is triggered with the option.
+            build.full_refresh = Template(configured).render(params={"full_refresh": triggered_with})
+            assert ("--full-refresh" in build.add_cmd_flags()) is triggered_with, build.task_id
+        build.full_refresh = configured

@@ -1,12 +1,13 @@
 """Incremental nights equal one full refresh over the same data.
 
-A small sandbox company is delivered and pulled night by night through the DAG's own task code; dbt runs the
-whole project (models, seeds, data tests) after each night, the large facts incrementally. The nights carry what the contracts promise:
-web events up to 3 days late and delivered twice, carrier scans up to 72 hours late and in two parts. On top,
-one night is pulled again (its batches re-delivered and replaced), and raw rows disappear (a re-run night whose
-file set lacked them): a device's login, which re-attributes the device's other events, and a carrier scan.
-Then the incremental models, and every model downstream of them, are rebuilt from scratch and must hold
-exactly the same rows (bookkeeping columns aside: load and recomputation times).
+A small sandbox company is delivered and pulled night by night through the DAG's own task code; dbt builds
+the whole project (models, seeds, data tests) after each night, the large facts incrementally. The nights
+carry what the contracts promise: web events up to 3 days late and delivered twice, carrier scans up to 72
+hours late and in two parts. On top, one night is pulled again (its batches re-delivered and replaced), and
+raw rows disappear (a re-run night whose file set lacked them): a device's login, which re-attributes the
+device's other events, and a carrier scan. Then the incremental models, and every model downstream of them,
+are rebuilt from scratch and must hold exactly the same rows (bookkeeping columns aside: load and
+recomputation times).
 """
 
 from __future__ import annotations

@@ -11,9 +11,9 @@
 -- the nearest preceding journey event in the same device session, else of the nearest following one.
 --
 -- Every row depends on its customer's events alone. Incremental: a night recomputes, from their whole
--- history, the customers of the devices attributed since the last build (the device's customers now and
--- before: a login can move a device's events from one customer to another) and the customers whose steps
--- lost an event (strategy replace_touched). A change to journey_type_rules needs a --full-refresh.
+-- history, the customers of the devices attributed since the last build and the customers whose steps lost
+-- an event (gone, or moved to another customer by a login) (strategy replace_touched). A change to
+-- journey_type_rules needs a --full-refresh.
 {{
     config(
         materialized='incremental',
@@ -27,28 +27,16 @@
 with
 
 {% if is_incremental() %}
-    recomputed_devices as (
+    touched_customers as (
 
-        select distinct attributed.anonymous_id
+        -- Every event of a device attributed again carries the new attributed_at.
+        select attributed.customer_id
         from {{ ref('int_web_events_attributed') }} as attributed
         where attributed.attributed_at > {{ incremental_watermark('attributed_at') }}
 
-    ),
-
-    touched_customers as (
-
-        select attributed.customer_id
-        from {{ ref('int_web_events_attributed') }} as attributed
-        inner join recomputed_devices on attributed.anonymous_id = recomputed_devices.anonymous_id
-
         union
 
-        select steps.customer_id
-        from {{ this }} as steps
-        inner join recomputed_devices on steps.anonymous_id = recomputed_devices.anonymous_id
-
-        union
-
+        -- A step whose event is gone, or now someone else's (a login re-attributed its device).
         select steps.customer_id
         from {{ this }} as steps
         where not exists (
