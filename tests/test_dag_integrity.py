@@ -195,7 +195,6 @@ def test_contact_center_connection_comes_from_the_environment(settings, monkeypa
     assert (settings.home / "contact_center.token").read_text().strip() == tokens[0]
 
 
-
 def test_full_refresh_is_a_trigger_option_that_reaches_every_dbt_build(dagbag):
     from jinja2 import Template
 
