@@ -11,6 +11,7 @@ under 1.2.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import statistics
@@ -119,8 +120,16 @@ def measure(
                 seconds, models = _dbt_build(world.dsn, target)
                 builds.append(seconds)
                 log(f"{days} days: night {night} built in {seconds:.1f} s")
-            run_ = HistoryRun(days, load_seconds, builds, _row_counts(world.dsn), models)
-            run_.first_build_seconds, run_.first_model_seconds = first_seconds, first_models
+            run_ = HistoryRun(
+                days=days,
+                load_seconds=load_seconds,
+                build_seconds=builds,
+                rows=_row_counts(world.dsn),
+                model_seconds=models,
+                first_build_seconds=first_seconds,
+                first_model_seconds=first_models,
+            )
+            log(f"{days} days: {json.dumps(dataclasses.asdict(run_))}")  # the raw figures, whatever follows
             return run_
 
 

@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     bh.add_argument("--long-days", type=int, default=90)
     bh.add_argument("--customers", type=int, default=int(os.environ.get("SANDBOX_CUSTOMERS", 1000)))
     bh.add_argument("--seed", type=int, default=int(os.environ.get("SANDBOX_SEED", 42)))
-    bh.add_argument("--repeats", type=int, default=2, help="dbt builds per history length (median)")
+    bh.add_argument("--repeats", type=int, default=2, help="timed nights per history length (median)")
     bh.add_argument("--write", action="store_true", help="write the figures into their section of --output")
     bh.add_argument("--output", type=Path, default=PROJECT_ROOT / "docs" / "benchmarks.md")
     su = sub.add_parser("suites")

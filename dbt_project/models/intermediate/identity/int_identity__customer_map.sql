@@ -22,6 +22,8 @@ final as (
         history.identifier_type,
         history.identifier_value,
         history.customer_key,
+        -- The published form, hashed here once per identifier rather than once per event in each mart.
+        {{ pseudonymise('history.customer_key') }} as customer_key_pseudonym,
         history.customer_key_created_date,
         history.valid_from_date as customer_key_since_date,
         components.component_size as customer_identifier_count,

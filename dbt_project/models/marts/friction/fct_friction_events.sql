@@ -25,7 +25,7 @@ final as (
     select
         friction_events.friction_event_id,
         friction_events.journey_id,
-        {{ pseudonymise('customer_map.customer_key') }} as customer_key,
+        customer_map.customer_key_pseudonym as customer_key,
         friction_events.customer_type,
         friction_events.journey_type,
         friction_events.friction_type,

@@ -28,7 +28,7 @@ final as (
 
     select
         stuck_risk_scored.journey_id,
-        {{ pseudonymise('customer_map.customer_key') }} as customer_key,
+        customer_map.customer_key_pseudonym as customer_key,
         stuck_risk_scored.journey_type,
         journeys.started_at,
         cast(round(cast(stuck_risk_scored.stuck_risk as numeric), 4) as numeric(5, 4)) as stuck_risk,

@@ -42,7 +42,7 @@ final as (
 
     select
         journeys.journey_id,
-        {{ pseudonymise('customer_map.customer_key') }} as customer_key,
+        customer_map.customer_key_pseudonym as customer_key,
         journeys.customer_type,
         journeys.journey_type,
         journeys.state,

@@ -250,7 +250,7 @@ final as (
 
     select
         {{ surrogate_key(['unioned.source_system', 'unioned.source_record_key']) }} as contact_point_event_id,
-        {{ pseudonymise('customer_map.customer_key') }} as customer_key,
+        customer_map.customer_key_pseudonym as customer_key,
         unioned.source_system,
         unioned.event_type,
         unioned.occurred_at,
