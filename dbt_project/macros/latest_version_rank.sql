@@ -11,3 +11,17 @@ row_number() over (
                 {{ relation_alias }}._record_number desc
         )
 {%- endmacro %}
+
+
+{# The rows of the latest MDM snapshot only: filtered before any window, which would otherwise sort every
+   snapshot ever loaded (a night's cost would grow with the history). #}
+{% macro latest_mdm_snapshot_rows() %}
+    select raw_snapshots.*
+    from {{ source('mdm', 'golden_customer') }} as raw_snapshots
+    where
+        raw_snapshots._data_interval_start
+        = (
+            select max(all_snapshots._data_interval_start) as latest_interval_start
+            from {{ source('mdm', 'golden_customer') }} as all_snapshots
+        )
+{% endmacro %}

@@ -28,3 +28,23 @@
 {% macro incremental_watermark(column) %}
     (select coalesce(max({{ column }}), '-infinity'::timestamptz) from {{ this }})
 {% endmacro %}
+
+
+{#
+    The keys a staging model restages tonight: those of raw rows loaded since its last build (a first
+    delivery, a re-delivery, a re-run night's reload), and those of staged rows whose raw row is gone.
+#}
+{% macro keys_loaded_or_gone_since_last_build(raw_relation, key, raw_row_key, staged_row_key) %}
+    select raw_rows.{{ key }}
+    from {{ raw_relation }} as raw_rows
+    where raw_rows._loaded_at > {{ incremental_watermark('last_loaded_at') }}
+
+    union
+
+    select staged.{{ key }}
+    from {{ this }} as staged
+    where not exists (
+        select 1 from {{ raw_relation }} as raw_rows
+        where raw_rows.{{ raw_row_key }} = staged.{{ staged_row_key }}
+    )
+{% endmacro %}

@@ -21,18 +21,9 @@ with
 {% if is_incremental() %}
     touched_shipments as (
 
-        select raw_scans.shipment_id
-        from {{ source('logistics', 'shipment_events') }} as raw_scans
-        where raw_scans._loaded_at > {{ incremental_watermark('last_loaded_at') }}
-
-        union
-
-        select staged.shipment_id
-        from {{ this }} as staged
-        where not exists (
-            select 1 from {{ source('logistics', 'shipment_events') }} as raw_scans
-            where raw_scans.event_id = staged.shipment_event_id
-        )
+        {{ keys_loaded_or_gone_since_last_build(
+            source('logistics', 'shipment_events'), 'shipment_id', 'event_id', 'shipment_event_id'
+        ) }}
 
     ),
 {% endif %}

@@ -3,18 +3,9 @@
 -- records can be matched on them: two unmerged records of one person share one here.
 with
 
--- Only the latest snapshot is read: filtered before the windows, which would otherwise sort every
--- snapshot ever loaded (a night's cost would grow with the history).
 source as (
 
-    select raw_snapshots.*
-    from {{ source('mdm', 'golden_customer') }} as raw_snapshots
-    where
-        raw_snapshots._data_interval_start
-        = (
-            select max(all_snapshots._data_interval_start) as latest_interval_start
-            from {{ source('mdm', 'golden_customer') }} as all_snapshots
-        )
+    {{ latest_mdm_snapshot_rows() }}
 
 ),
 

@@ -27,18 +27,7 @@ with
 {% if is_incremental() %}
     touched_events as (
 
-        select raw_events.event_id
-        from {{ source('web_analytics', 'event') }} as raw_events
-        where raw_events._loaded_at > {{ incremental_watermark('last_loaded_at') }}
-
-        union
-
-        select staged.event_id
-        from {{ this }} as staged
-        where not exists (
-            select 1 from {{ source('web_analytics', 'event') }} as raw_events
-            where raw_events.event_id = staged.event_id
-        )
+        {{ keys_loaded_or_gone_since_last_build(source('web_analytics', 'event'), 'event_id', 'event_id', 'event_id') }}
 
     ),
 {% endif %}
