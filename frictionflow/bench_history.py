@@ -15,8 +15,6 @@ import dataclasses
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -26,7 +24,7 @@ from pathlib import Path
 
 import psycopg
 
-from frictionflow.settings import DBT_PROJECT_DIR, Settings, dbt_profile_env
+from frictionflow.settings import Settings, run_dbt
 
 GOAL_RATIO = 1.2
 COUNTED_TABLES = (
@@ -71,13 +69,8 @@ class HistoryRun:
 
 def _dbt_build(dsn: str, target: Path) -> tuple[float, dict[str, float]]:
     """Wall seconds of one `dbt build` of the whole project, and each model's execution seconds."""
-    dbt = str(Path(sys.executable).parent / "dbt")
-    args = [dbt, "build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
-    args += ["--target-path", str(target), "--log-path", str(target / "logs"), "--quiet"]
-    with dbt_profile_env(dsn):
-        env = dict(os.environ)
     started = time.perf_counter()
-    subprocess.run(args, env=env, check=True)
+    run_dbt(dsn, target, "build")
     seconds = time.perf_counter() - started
     results = json.loads((target / "run_results.json").read_text())["results"]
     models = {

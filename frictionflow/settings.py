@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -141,6 +143,19 @@ def dbt_profile_env(dsn: str) -> Iterator[None]:
     }
     with environment(env):
         yield
+
+
+def run_dbt(dsn: str, target: Path, *command: str) -> None:
+    """`dbt <command>` on the project against `dsn` in a subprocess (its own process, as a night's task has),
+    artifacts and logs in `target`; raises with dbt's output when it fails."""
+    dbt = str(Path(sys.executable).parent / "dbt")
+    args = [dbt, *command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    args += ["--target-path", str(target), "--log-path", str(target / "logs"), "--quiet"]
+    with dbt_profile_env(dsn):
+        env = dict(os.environ)
+    result = subprocess.run(args, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"dbt {' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
 
 
 @contextmanager

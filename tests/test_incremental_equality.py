@@ -12,25 +12,16 @@ recomputation times).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import date, timedelta
-from pathlib import Path
 
 import psycopg
 import pytest
 
-from frictionflow.settings import DBT_PROJECT_DIR, dbt_profile_env
+from frictionflow.bench_history import INCREMENTAL_MODELS
+from frictionflow.settings import run_dbt
 from tests.pipeline_world import pipeline_world, pull_night
 
 FIRST, LAST = date(2026, 11, 3), date(2026, 11, 10)
-INCREMENTAL = [
-    "stg_web_analytics__events",
-    "stg_logistics__shipment_events",
-    "int_web_events_attributed",
-    "int_web_journey_steps",
-]
 # The incremental models and the tables downstream of them whose rows must not depend on how they were built.
 COMPARED = (
     "staging.stg_web_analytics__events",
@@ -45,16 +36,6 @@ COMPARED = (
     "audit.fct_friction_daily",
 )
 BOOKKEEPING = {"last_loaded_at", "attributed_at"}
-
-
-def _dbt(dsn: str, target: Path, *command: str) -> None:
-    dbt = str(Path(sys.executable).parent / "dbt")
-    args = [dbt, *command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
-    args += ["--target-path", str(target), "--log-path", str(target / "logs"), "--quiet"]
-    with dbt_profile_env(dsn):
-        env = dict(os.environ)
-    result = subprocess.run(args, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, f"dbt {' '.join(command)} failed:\n{result.stdout}\n{result.stderr}"
 
 
 def _snapshot(dsn: str) -> dict[str, set[str]]:
@@ -121,7 +102,7 @@ def nights(settings, tmp_path_factory):
                 if night == LAST:
                     facts["lost"] = _lose_raw_rows(world.dsn)
                 if night >= FIRST + timedelta(days=2):  # the first build has two nights of history
-                    _dbt(world.dsn, target, "build", "--exclude", "test_type:unit")  # with the data tests
+                    run_dbt(world.dsn, target, "build", "--exclude", "test_type:unit")  # with the data tests
                     facts.setdefault("incremental_runs", 0)
                     facts["incremental_runs"] += 1
                 night += timedelta(days=1)
@@ -145,8 +126,8 @@ def nights(settings, tmp_path_factory):
             "select count(*) from raw.logistics__shipment_events where _loaded_at > event_ts + interval '48 hours'",
         )
         facts["incremental"] = _snapshot(dsn)
-        _dbt(dsn, target, "run", "--full-refresh", "--select", *INCREMENTAL)
-        _dbt(dsn, target, "run", "--select", *[f"{m}+" for m in INCREMENTAL])
+        run_dbt(dsn, target, "run", "--full-refresh", "--select", *INCREMENTAL_MODELS)
+        run_dbt(dsn, target, "run", "--select", *[f"{m}+" for m in INCREMENTAL_MODELS])
         facts["full_refresh"] = _snapshot(dsn)
         facts["dsn"] = dsn
         yield facts
